@@ -1,0 +1,94 @@
+"""Uniform tensor grids on boxes: one Axis per coordinate, one Grid per variable block."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Axis:
+    lower: float
+    upper: float
+    points: int
+
+    @property
+    def nodes(self) -> np.ndarray:
+        return np.linspace(self.lower, self.upper, self.points)
+
+    @property
+    def step(self) -> float:
+        return (self.upper - self.lower) / (self.points - 1)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A box grid for one variable block (x or y); ``name`` prefixes coordinate names."""
+
+    axes: tuple
+    name: str = "x"
+
+    @classmethod
+    def box(cls, lower, upper, points, name: str = "x", key: str | None = None) -> "Grid":
+        """From scalars (d = 1) or equal-length lists; ``key`` names the case entry in errors."""
+        key = key or f"grid.{name}"
+        lower, upper, points = (np.atleast_1d(np.asarray(v)) for v in (lower, upper, points))
+        if not len(lower) == len(upper) == len(points):
+            raise InputError(key, "lower, upper and points must have the same length")
+        axes = []
+        for lo, hi, n in zip(lower, upper, points):
+            if float(n) != int(n) or int(n) < 3:
+                raise InputError(f"{key}.points", f"needs at least 3 points per axis, got {n}")
+            if not float(hi) > float(lo):
+                raise InputError(key, f"upper = {float(hi):g} must exceed lower = {float(lo):g}")
+            axes.append(Axis(float(lo), float(hi), int(n)))
+        return cls(tuple(axes), name)
+
+    @property
+    def dim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(a.points for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.array([a.step for a in self.axes])
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([a.lower for a in self.axes])
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.array([a.upper for a in self.axes])
+
+    @property
+    def coordinate_names(self) -> list:
+        """'x' in d = 1, 'x1', 'x2', ... in higher dimension (SPEC section 10)."""
+        if self.dim == 1:
+            return [self.name]
+        return [f"{self.name}{k + 1}" for k in range(self.dim)]
+
+    def coordinates(self) -> dict:
+        return {n: a.nodes for n, a in zip(self.coordinate_names, self.axes)}
+
+    def nodes(self) -> np.ndarray:
+        """All nodes, shape (*shape, d)."""
+        return np.stack(np.meshgrid(*(a.nodes for a in self.axes), indexing="ij"), axis=-1)
+
+    def contains(self, other: "Grid") -> bool:
+        return bool(np.all(other.lower >= self.lower - 1e-12) and np.all(other.upper <= self.upper + 1e-12))
+
+    def locate(self, point) -> tuple:
+        """Index of the node nearest to ``point``."""
+        point = np.broadcast_to(np.asarray(point, float), (self.dim,))
+        return tuple(int(np.clip(round((p - a.lower) / a.step), 0, a.points - 1))
+                     for p, a in zip(point, self.axes))

@@ -17,6 +17,9 @@ from .model import AssumptionWarning, DeepRelaxation, TwoScaleModel
 from .reachable import reachable_interval, reachable_value
 from .result import Result
 
+# Modules that register further kinds of run or H-bar methods (imported for that
+# side effect as well as for their names).  One line per module.
+
 __all__ = [
     "Case", "load_case", "run", "save", "load", "KINDS", "Result", "InputError",
     "Loss", "make_loss", "TwoScaleModel", "DeepRelaxation", "AssumptionWarning", "Grid",

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .checks import check_finite
 from .errors import InputError
 from .grid import Grid
 from .hamiltonian import averaged_velocities
@@ -65,6 +66,7 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
     value = model.g(grid.nodes())
     for n in range(steps):
         value = transport.apply(moves, value)
+        check_finite(value, "effective", n + 1, grid.coordinates())
         if on_step is not None:
             on_step(n + 1, steps)
     return EffectiveSolution(value, grid, table, float(T), dt, steps, extended)

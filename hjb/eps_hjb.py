@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .checks import check_finite
 from .errors import InputError
 from .generator import reflecting_generator
 from .grid import Grid
@@ -116,6 +117,7 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
         if n == steps:
             break
         value = implicit.solve(transport.apply(moves, value).ravel()).reshape(shape)
+        check_finite(value, "eps_hjb", n + 1, {**x_grid.coordinates(), **y_grid.coordinates()})
         if on_step is not None:
             on_step(n + 1, steps)
     return EpsHJBSolution(value, x_grid, y_grid, float(eps), float(T), float(dt), steps,

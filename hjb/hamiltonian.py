@@ -23,7 +23,9 @@ from .quadrature import gibbs_average
 def _by_quadrature(model: TwoScaleModel, x, p, **options):
     if options:
         raise InputError("method", f"quadrature takes no options, got {sorted(options)}")
-    return gibbs_average(model, x, lambda xc, y, pc: model.hamiltonian(xc, y, pc), p)
+    # Aligning the rule with p puts its panel break on the kink of the
+    # deep-relaxation Hamiltonian, gamma((x - y) . p)^+, in every dimension.
+    return gibbs_average(model, x, lambda xc, y, pc: model.hamiltonian(xc, y, pc), p, align=p)
 
 
 #: method name -> function(model, x (n, d), p (n, d), **options) -> (n,)

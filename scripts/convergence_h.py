@@ -1,0 +1,99 @@
+"""Observed orders of every scheme in hjb against its exact or semi-analytic solution.
+
+Each study refines one scheme on three or more grids and reports the error
+and the least-squares order; the table is the measured counterpart of the
+orders asserted in tests/.
+
+    python scripts/convergence_h.py [--quick] [--out results/tables]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+import hjb
+from hjb.generator import reflecting_generator
+from hjb.tables import Table, observed_order
+
+T = 0.5
+
+
+def _quadratic():
+    return hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), 2.0)
+
+
+def effective_scheme(sizes):
+    """Effective HJ equation (upwind, Courant 1) vs the reachable-interval value, quadratic loss."""
+    model = _quadratic()
+    xs = np.linspace(-2, 2, 17)
+    exact = hjb.reachable_value(model, xs, T)
+    for n in sizes:
+        grid = hjb.Grid.box(-4, 4, n)
+        v = hjb.solve_effective(model, grid, T).value
+        yield grid.steps[0], np.max(np.abs(np.interp(xs, grid.axes[0].nodes, v) - exact))
+
+
+def eps_hjb_scheme(sizes):
+    """eps-HJB with a y-independent slow drift (V^eps = v exactly) vs its exact solution."""
+    c = 0.3
+    model = hjb.TwoScaleModel(1, lambda x, y, u: -u * (x - c) + 0.0 * y, lambda x, y: x - y,
+                              lambda x: np.cos(2.0 * x[..., 0]))
+    for n in sizes:
+        gx, gy = hjb.Grid.box(-2, 2, n), hjb.Grid.box(-2, 2, 21, name="y")
+        x = gx.axes[0].nodes
+        far = c + (x - c) * np.exp(-T)
+        exact = np.array([hjb.reachable.minimum_on_interval(model.g, min(a, b), max(a, b))
+                          for a, b in zip(x, far)])
+        V = hjb.solve_eps_hjb(model, gx, gy, T, 1e-3).value
+        yield gx.steps[0], np.max(np.abs(V[:, 10] - exact))
+
+
+def invariant_measure(scheme):
+    """H-bar from the discrete invariant measure of the fast generator vs quadrature (wide_narrow)."""
+    def study(sizes):
+        model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), 5.0)
+        exact = hjb.effective_hamiltonian(model, [0.8], [1.0])[0]
+        for n in sizes:
+            y = np.linspace(-5, 5, 4 * n)
+            Q = reflecting_generator((len(y),), (0,), [y[1] - y[0]], model.b(np.array([[0.8]]), y[:, None]),
+                                     scheme).T.tolil()
+            Q[0, :] = 1.0
+            rhs = np.zeros(len(y))
+            rhs[0] = 1.0
+            pi = spla.spsolve(Q.tocsc(), rhs)
+            yield y[1] - y[0], abs(model.gamma * np.sum(pi * np.maximum(0.8 - y, 0.0)) - exact)
+    study.__doc__ = f"Discrete invariant measure of L_y ({scheme} rates) vs quadrature H-bar, wide_narrow."
+    return study
+
+
+STUDIES = {
+    "effective (upwind)": effective_scheme,
+    "eps-HJB, y-independent drift": eps_hjb_scheme,
+    "fast generator, fitted": invariant_measure("fitted"),
+    "fast generator, upwind": invariant_measure("upwind"),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="three coarse refinements, for CI")
+    parser.add_argument("--out", default="results/tables", help="folder for the .tex and .csv files")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", hjb.AssumptionWarning)
+    sizes = [51, 101, 201] if args.quick else [101, 201, 401, 801]
+    table = Table(["scheme", "h (finest)", "error (finest)", "observed order"],
+                  caption="Observed orders against exact or semi-analytic solutions")
+    for name, study in STUDIES.items():
+        h, err = (np.array(c) for c in zip(*study(sizes)))
+        table.add(name, h[-1], err[-1], observed_order(h, err))
+    print(table.emit(os.path.join(args.out, "convergence_h")))
+    for name, study in STUDIES.items():
+        print(f"- {name}: {study.__doc__}")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ Case files are data: nothing in them is evaluated, except that a loss named
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -76,9 +77,14 @@ def check_value(key: str, value, spec: Key):
     if is_sweep and not value:
         raise InputError(key, "a sweep list must not be empty")
     values = value if is_sweep else [value]
+    if is_sweep and len({repr(v) for v in values}) != len(values):
+        raise InputError(key, f"a sweep list must not repeat a value, got {value!r}")
     for v in values:
         if not _type_ok(v, spec.type):
-            raise InputError(key, f"expected {_TYPE_NAMES.get(spec.type, spec.type)}, got {v!r}")
+            expected = _TYPE_NAMES.get(spec.type, spec.type)
+            raise InputError(key, f"expected {expected}{' or a list of them' if spec.sweep else ''}, got {v!r}")
+        if spec.type is float and not math.isfinite(v):
+            raise InputError(key, f"must be a finite number, got {v!r}")
         if spec.check is not None:
             msg = spec.check(float(v) if spec.type is float else v)
             if msg:
@@ -142,7 +148,15 @@ def apply_override(data: dict, assignment: str) -> None:
     path, sep, text = assignment.partition("=")
     if not sep or not path.strip():
         raise InputError("--set", f"expected KEY=VALUE, got '{assignment}'")
-    parts = path.strip().split(".")
+    set_path(data, path.strip(), parse_value(text.strip()), origin="--set")
+
+
+def set_path(data: dict, path: str, value, origin: str = "--set") -> None:
+    """``data[a][b][c] = value`` for ``path = "a.b.c"``; the tables on the way must exist,
+    except a missing top-level table (e.g. [solve]) which is created."""
+    parts = path.split(".")
+    if not all(parts):
+        raise InputError(origin, f"bad key path '{path}'")
     node = data
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part) if isinstance(node, dict) else None
@@ -153,12 +167,42 @@ def apply_override(data: dict, assignment: str) -> None:
             else:
                 where = ".".join(parts[: i + 1])
                 hint = did_you_mean(part, node) if isinstance(node, dict) else ""
-                raise InputError("--set", f"unknown path '{path.strip()}': no table '{where}'{hint}")
+                raise InputError(origin, f"unknown path '{path}': no table '{where}'{hint}")
         node = nxt
-    node[parts[-1]] = parse_value(text.strip())
+    node[parts[-1]] = value
 
 
-TOP_LEVEL = ("kind", "title", "model", "grid", "solve", "output")
+def _flatten(table: dict, prefix: str = "") -> list:
+    """Nested tables to (dotted path, value) pairs: ``{grid = {x = {points = 81}}}`` -> grid.x.points."""
+    out = []
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_flatten(value, path + "."))
+        else:
+            out.append((path, value))
+    return out
+
+
+def apply_ci(case: "Case") -> "Case":
+    """The case with its optional [ci] table of overrides applied (``hjb run --ci``).
+
+    [ci] holds dotted keys and the values a quick run uses, e.g.
+    ``[ci]  grid.x.points = 81`` or ``"solve.eps" = [0.1, 0.01]``: the same
+    solve at reduced resolution, which is how every shipped case runs in CI.
+    """
+    table = case.data.get("ci", {})
+    if not isinstance(table, dict):
+        raise InputError("ci", f"expected a table of KEY = VALUE overrides, got {table!r}")
+    data = copy.deepcopy(case.data)
+    for path, value in _flatten(table):
+        if path.split(".")[0] == "ci":
+            raise InputError(f"ci.{path}", "[ci] cannot override itself")
+        set_path(data, path, value, origin=f"ci.{path}")
+    return Case(data, case.source, case.base_dir, case.overrides + [f"{p}={v!r}" for p, v in _flatten(table)])
+
+
+TOP_LEVEL = ("kind", "title", "model", "grid", "solve", "output", "ci")
 
 
 def load_case(path, overrides=()) -> Case:

@@ -1,19 +1,25 @@
-"""Command line: ``hjb run | list | show`` (SPEC section 10).
+"""Command line: ``hjb run | list | show | plot`` (SPEC section 10).
 
-Exit codes: 0 success, 2 bad input (one line on stderr naming the key), 1 an
-internal failure.
+Exit codes: 0 success, 2 bad input (one line on stderr naming the key, no
+traceback, no output file), 1 an internal failure (a NaN/Inf in a solve is
+reported on one line with the solver, the step and the grid node), 130 when
+interrupted (the previous result file is left as it was).
 """
 from __future__ import annotations
 
 import argparse
 import glob
+import logging
 import os
+import signal
 import sys
+import time
+import traceback
 import warnings
 
-import numpy as np
-
 from .errors import InputError
+
+log = logging.getLogger("hjb")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,19 +27,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hjb: {message}\n")
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hjb", description="Solvers for the PDEs of deep relaxation.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="log what happens (-vv: more)")
+    parser = _Parser(prog="hjb", description="Solvers for the PDEs of deep relaxation.", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="run a case file")
+    run = sub.add_parser("run", help="run a case file", parents=[common])
     run.add_argument("case")
     run.add_argument("-o", "--output", help="result file (default: [output].file, else results/<case>.h5)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a case key")
-    run.add_argument("--force", action="store_true", help="overwrite an existing result file")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    lst = sub.add_parser("list", help="the shipped cases")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a case key by its dotted path (value parsed as TOML)")
+    run.add_argument("--force", action="store_true",
+                     help="overwrite an existing result file (and discard an interrupted sweep's members)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
+    run.add_argument("--ci", action="store_true", help="apply the case's [ci] overrides (reduced resolution)")
+    run.add_argument("--workers", type=_positive_int, default=None,
+                     help="sweep members run on a local Dask cluster of N processes "
+                          "(default: one per core; 1 runs them serially)")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run sweep members on this Dask scheduler")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the finished members of an interrupted sweep, compute the rest")
+    run.add_argument("--max-memory-share", metavar="SHARE", default=None,
+                     help="refuse a solve whose memory estimate exceeds SHARE of the available memory "
+                          "(default 0.5, or HJB_MEMORY_SHARE)")
+    lst = sub.add_parser("list", help="the shipped cases", parents=[common])
     lst.add_argument("--cases", default=None, help="case folder (default: cases/ of this checkout)")
-    show = sub.add_parser("show", help="what a result file holds")
+    show = sub.add_parser("show", help="what a result file holds", parents=[common])
     show.add_argument("file")
+    plot = sub.add_parser("plot", help="the natural picture of a result file", parents=[common])
+    plot.add_argument("file")
+    plot.add_argument("-o", "--output", help="figure file (default: the result file with .png)")
+    plot.add_argument("--force", action="store_true", help="overwrite an existing figure")
     return parser
 
 
@@ -44,18 +79,25 @@ def _cases_dir(explicit=None) -> str:
     return here if os.path.isdir(here) else os.path.join(os.getcwd(), "cases")
 
 
-def _progress(quiet: bool):
-    """A tqdm bar on a terminal, nothing otherwise."""
+#: Seconds before a progress bar appears (short solves show none).
+PROGRESS_DELAY = float(os.environ.get("HJB_PROGRESS_DELAY", "1.0"))
+
+
+def _progress(quiet: bool, unit: str = "step"):
+    """A tqdm bar on a terminal (after about a second), nothing otherwise."""
     if quiet or not sys.stderr.isatty():
         return None, None
     from tqdm import tqdm
-    bar = tqdm(total=0, unit="step", file=sys.stderr, leave=False)
+    bar = tqdm(total=0, unit=unit, file=sys.stderr, leave=False, delay=PROGRESS_DELAY, dynamic_ncols=True)
 
     def on_step(i, n):
         if bar.total != n:
             bar.reset(total=n)
-        bar.n = i
-        bar.refresh()
+            # show the full bar at once (tqdm would wait for its next mininterval),
+            # unless the bar is still within its start-up delay
+            if time.time() - bar.start_t >= PROGRESS_DELAY:
+                bar.refresh()
+        bar.update(i - bar.n)
     return on_step, bar
 
 
@@ -69,75 +111,163 @@ def _output_path(args, case) -> str:
 
 
 def cmd_run(args) -> int:
-    from .case import load_case
-    from .io import save
-    from .kinds import run
-    case = load_case(args.case, args.set)
-    out = _output_path(args, case)
-    if os.path.exists(out) and not args.force:
-        raise InputError(out, "exists already; pass --force to overwrite it")
-    on_step, bar = _progress(args.quiet)
+    from .resources import SHARE_VARIABLE, parse_share
+    if args.max_memory_share is None:
+        return _run(args)
+    share = parse_share(args.max_memory_share, "--max-memory-share")
+    previous = os.environ.get(SHARE_VARIABLE)
+    os.environ[SHARE_VARIABLE] = repr(share)          # inherited by Dask workers started for this run
     try:
-        result = run(case, on_step=on_step)
+        return _run(args)
+    finally:
+        if previous is None:
+            os.environ.pop(SHARE_VARIABLE, None)
+        else:
+            os.environ[SHARE_VARIABLE] = previous
+
+
+def _run(args) -> int:
+    from .case import apply_ci, load_case
+    from .io import check_writable, save
+    from .kinds import run, sweep_members, validate
+    from .sweep import discard_partial
+    if args.scheduler and args.workers:
+        raise InputError("--scheduler", "use either --scheduler or --workers, not both")
+    case = load_case(args.case, args.set)
+    if args.ci:
+        case = apply_ci(case)
+    members = sweep_members(validate(case))           # every input check before anything is written
+    out = _output_path(args, case)
+    check_writable(out, force=args.force)
+    partial = out + ".partial"
+    workers = args.workers if args.workers else (os.cpu_count() or 1)
+    log.info("%s: %s -> %s%s", case.kind, case.source, out,
+             f" ({len(members)} sweep members)" if members else "")
+    on_step, bar = _progress(args.quiet, "member" if members else "step")
+    try:
+        result = run(case, on_step=on_step, workers=workers, scheduler=args.scheduler,
+                     partial=partial, resume=args.resume, discard=args.force)
+    except KeyboardInterrupt:
+        if members and os.path.isdir(partial):
+            kept = sum(name.endswith(".h5") for name in os.listdir(partial))
+            print(f"hjb: interrupted; {kept} finished sweep member(s) kept in {partial} "
+                  "(continue with --resume)", file=sys.stderr)
+            raise _Reported(130) from None
+        raise
     finally:
         if bar is not None:
             bar.close()
     save(result, out, force=args.force)
+    discard_partial(partial)
     if not args.quiet:
         print(f"{case.kind}: wrote {out}")
     return 0
 
 
+class _Reported(Exception):
+    """Leave with this exit code; the message is already on stderr."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
 def cmd_list(args) -> int:
     from .case import load_case
     folder = _cases_dir(args.cases)
+    if not os.path.isdir(folder):
+        raise InputError(folder, "no such case folder")
     for path in sorted(glob.glob(os.path.join(folder, "*.toml"))):
+        name = os.path.relpath(path)
+        if name.startswith(".."):
+            name = path
         try:
             case = load_case(path)
-            print(f"{os.path.relpath(path):40s} {case.kind:12s} {case.data.get('title', '')}")
+            title = case.data.get("title", "")
+            print(f"{name:44s} {str(case.kind):14s} {title}")
         except InputError as exc:
-            print(f"{os.path.relpath(path):40s} (unreadable: {exc})")
+            print(f"{name:44s} {'?':14s} (unreadable: {exc.message})")
     return 0
-
-
-def _describe(result, indent="") -> list:
-    lines = []
-    for key, value in result.attrs.items():
-        lines.append(f"{indent}{key} = {value}")
-    for name, values in result.coords.items():
-        lines.append(f"{indent}coordinate {name}: {len(values)} points on [{values.min():g}, {values.max():g}]")
-    for name, values in result.data.items():
-        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-        summary = f"min {finite.min():.6g}, max {finite.max():.6g}" if finite.size else "empty"
-        lines.append(f"{indent}{name} {values.shape} over ({', '.join(result.dims[name])}): {summary}")
-    for member, sub in result.members.items():
-        lines.append(f"{indent}[{member}]")
-        lines.extend(_describe(sub, indent + "  "))
-    return lines
 
 
 def cmd_show(args) -> int:
     from .io import load
-    result = load(args.file)
-    print(f"kind: {result.kind}")
-    print("\n".join(_describe(result)))
+    from .summary import describe
+    print("\n".join(describe(load(args.file))))
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show}
+def cmd_plot(args) -> int:
+    from .io import load
+    from .plots import save_figure
+    result = load(args.file)
+    out = args.output or os.path.splitext(args.file)[0] + ".png"
+    save_figure(result, out, force=args.force)
+    print(f"{result.kind}: wrote {out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot}
+
+
+def _logging(verbose: int) -> None:
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("hjb: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    logging.getLogger("distributed").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+
+
+def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: temporary files are removed
+    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors (exit 2, one line) and --help (exit 0)
+        return int(exc.code or 0)
+    _logging(getattr(args, "verbose", 0))
     warnings.formatwarning = lambda msg, cat, *a, **k: f"hjb: warning: {msg}\n"
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. called from a worker thread)
+        previous = None
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"hjb: {exc}", file=sys.stderr)
         return 2
+    except _Reported as exc:
+        return exc.code
     except KeyboardInterrupt:
         print("hjb: interrupted; no result written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``hjb list | head -1``): not an error of ours.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
+    except MemoryError:
+        print("hjb: out of memory (lower the resolution, or --max-memory-share to be refused earlier)",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from .checks import NonFiniteError
+        if isinstance(exc, NonFiniteError):
+            print(f"hjb: non-finite value: {exc}", file=sys.stderr)
+            return 1
+        traceback.print_exc()
+        print(f"hjb: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ class InputError(ValueError):
         self.message = message
         super().__init__(f"{key}: {message}" if key else message)
 
+    def __reduce__(self):  # survive pickling (Dask workers) with both fields
+        return (InputError, (self.key, self.message))
+
 
 def did_you_mean(word: str, choices) -> str:
     """A ``(did you mean 'x'?)`` suffix, or an empty string."""

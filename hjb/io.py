@@ -3,11 +3,14 @@
 Layout: root attributes ``hjb_version``, ``kind``, ``case``, ``created``;
 coordinates as 1-D datasets attached as dimension scales (so xarray with the
 h5netcdf engine sees named coordinates); one dataset per result array; a sweep
-stores one group per member.
+stores one group per member.  An axis that is not a coordinate (``pair``,
+``candidate``, ``component``, ``path``) gets a netCDF-4 "dimension without
+variable" scale, so that every axis of every dataset has a name in xarray.
 """
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import tempfile
 
@@ -19,20 +22,51 @@ from .errors import InputError
 from .result import Result
 
 
+#: The NAME of a netCDF-4 dimension scale that is not a variable (followed by its length).
+NOT_A_VARIABLE = "This is a netCDF dimension but not a netCDF variable."
+
+
+def _index_scales(group: h5py.Group, result: Result) -> None:
+    """A bare dimension scale for every axis name that is not a coordinate."""
+    sizes = {}
+    for name, values in result.data.items():
+        for dim, n in zip(result.dims[name], values.shape):
+            if dim not in result.coords:
+                if sizes.setdefault(dim, n) != n:
+                    raise ValueError(f"axis '{dim}' has lengths {sizes[dim]} and {n}")
+    for dim, n in sizes.items():
+        if dim in result.data:
+            raise ValueError(f"'{dim}' names both an axis and a dataset; use a coordinate instead")
+        ds = group.create_dataset(dim, shape=(n,), dtype="f4")
+        ds.make_scale(f"{NOT_A_VARIABLE}{n:10d}")
+
+
+def _attribute(value):
+    """Attribute values HDF5 (and netCDF readers) store as they are; others as JSON text."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, float, str, np.integer, np.floating)):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    return json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+
+
 def _write(group: h5py.Group, result: Result) -> None:
     for name, values in result.coords.items():
         ds = group.create_dataset(name, data=np.asarray(values))
         ds.make_scale(name)
+    _index_scales(group, result)
     for name, values in result.data.items():
         if name in result.coords:
             continue
         ds = group.create_dataset(name, data=values, compression="gzip" if values.size > 4096 else None)
         ds.attrs["dims"] = ",".join(result.dims[name])
         for axis, dim in enumerate(result.dims[name]):
-            if dim in result.coords:
-                ds.dims[axis].attach_scale(group[dim])
+            ds.dims[axis].attach_scale(group[dim])
     for key, value in result.attrs.items():
-        group.attrs[key] = value
+        if value is not None:
+            group.attrs[key] = _attribute(value)
     for member, sub in result.members.items():
         _write(group.create_group(member), sub)
 
@@ -46,10 +80,7 @@ def save(result: Result, path, force: bool = False) -> str:
     path = os.fspath(path)
     if os.path.exists(path) and not force:
         raise InputError(path, "exists already; pass --force (force=True) to overwrite it")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    os.close(fd)
+    tmp = _temporary(path)
     try:
         with h5py.File(tmp, "w") as fh:
             fh.attrs["hjb_version"] = __version__
@@ -65,6 +96,33 @@ def save(result: Result, path, force: bool = False) -> str:
     return path
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _temporary(path: str) -> str:
+    """An empty temporary file beside ``path`` (same file system, so the rename is atomic)."""
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory; name a result file")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(path, f"cannot write there: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes it private; a result file is not
+    return tmp
+
+
+def check_writable(path, force: bool = False) -> None:
+    """Refuse early (before a long solve) an output that exists or cannot be written."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not force:
+        raise InputError(path, "exists already; pass --force to overwrite it")
+    os.unlink(_temporary(path))
+
+
 def _attr(value):
     if isinstance(value, bytes):
         return value.decode()
@@ -73,12 +131,16 @@ def _attr(value):
     return value
 
 
+def _is_index(item: h5py.Dataset) -> bool:
+    return NOT_A_VARIABLE in str(_attr(item.attrs.get("NAME", b"")))
+
+
 def _read(group: h5py.Group, kind: str) -> Result:
     result = Result(kind)
     for name, item in group.items():
         if isinstance(item, h5py.Group):
             result.members[name] = _read(item, kind)
-        elif item.is_scale:
+        elif item.is_scale and not _is_index(item):
             result.coords[name] = item[()]
     for name, item in group.items():
         if isinstance(item, h5py.Dataset) and not item.is_scale:
@@ -86,6 +148,9 @@ def _read(group: h5py.Group, kind: str) -> Result:
             result.add(name, item[()], dims if len(dims) == item.ndim else tuple(f"dim{i}" for i in range(item.ndim)))
     result.attrs = {k: _attr(v) for k, v in group.attrs.items()
                     if k not in ("hjb_version", "kind", "case", "created")}
+    order = result.attrs.get("member_order")
+    if isinstance(order, str) and set(order.split("\n")) == set(result.members):
+        result.members = {name: result.members[name] for name in order.split("\n")}
     return result
 
 

@@ -2,9 +2,20 @@
 
 A runner receives the validated case data and returns a :class:`Result`; the
 registry (not an if-ladder) is how ``hjb run`` reaches every solver.
+
+Validation happens here, before anything is allocated or dispatched: the
+common schema (top level, [model], [grid]), the kind's [solve] schema, the
+kind's own ``check`` and the loss (built once, so an unknown or unimportable
+loss fails before a sweep starts).  A list in a [solve] key marked
+``sweep=True``, or a list of point counts in ``grid.<block>.points`` (a list
+of lists in d >= 2), makes the case a sweep: one solve per value, run by
+:mod:`hjb.sweep`.
 """
 from __future__ import annotations
 
+import copy
+import logging
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -12,12 +23,14 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .case import Case, Key, at_least, check_table, non_negative, one_of, positive
+from .case import Case, Key, at_least, check_table, one_of, positive
 from .errors import InputError, did_you_mean
 from .grid import Grid
 from .losses import make_loss
-from .model import DeepRelaxation, as_points
+from .model import AssumptionWarning, DeepRelaxation, as_points
 from .result import Result
+
+log = logging.getLogger("hjb")
 
 
 @dataclass(frozen=True)
@@ -28,25 +41,33 @@ class KindSpec:
     grids: tuple = ()
     doc: str = ""
     model: Optional[dict] = None
+    check: Optional[Callable] = None
 
 
 KINDS: dict = {}
 
 
-def register(name: str, solve: dict, grids: tuple = (), doc: str = "", model: Optional[dict] = None):
+def register(name: str, solve: dict, grids: tuple = (), doc: str = "", model: Optional[dict] = None,
+             check: Optional[Callable] = None):
     """Decorator: make ``runner(data, on_step) -> Result`` reachable as kind ``name``.
 
     ``solve`` is the schema of its [solve] table, ``grids`` the grid blocks it
-    needs, ``model`` the schema of [model] (default :data:`MODEL`)."""
+    needs, ``model`` the schema of [model] (default :data:`MODEL`).  The
+    optional ``check(data)`` runs after the schemas and before any solve
+    (raise :class:`InputError` there for cross-key mistakes)."""
     def wrap(runner):
-        KINDS[name] = KindSpec(name, solve, runner, grids, doc, model)
+        KINDS[name] = KindSpec(name, solve, runner, grids, doc, model, check)
         return runner
     return wrap
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _controls(v):
-    if len(v) != 2 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in v):
-        return f"must be [u_min, u_max], got {v!r}"
+    if len(v) != 2 or not all(_is_number(c) and math.isfinite(c) for c in v):
+        return f"must be [u_min, u_max] (two finite numbers), got {v!r}"
     return None if v[0] <= v[1] else f"u_min = {v[0]:g} exceeds u_max = {v[1]:g}"
 
 
@@ -62,26 +83,105 @@ AXIS = {"lower": Key(_number_or_list, required=True), "upper": Key(_number_or_li
         "points": Key(_number_or_list, required=True)}
 
 TOP = {"kind": Key(str, required=True), "title": Key(str, default=""), "model": Key(dict),
-       "grid": Key(dict), "solve": Key(dict, default={}), "output": Key(dict, default={})}
+       "grid": Key(dict), "solve": Key(dict, default={}), "output": Key(dict, default={}),
+       "ci": Key(dict, default={})}
+
+#: Grid dimension caps: beyond these a dimension is refused before anything is built.
+MAX_DIM = 3
+
+
+# ------------------------------------------------------------------ validation
+
+def _finite_numbers(key: str, value) -> None:
+    """Loss parameters are numbers, lists of numbers or strings; numbers are finite."""
+    if isinstance(value, dict):
+        raise InputError(key, f"expected a number or a list, got a table {value!r}")
+    if isinstance(value, list):
+        for v in value:
+            _finite_numbers(key, v)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InputError(key, f"must be a finite number, got {value!r}")
+
+
+def _axis_entry(key: str, value, dim: int, what: str, integer: bool) -> list:
+    """One of lower/upper/points: a number in d = 1, a list of d numbers in d >= 2."""
+    entries = [value] if dim == 1 and not isinstance(value, list) else value
+    if not isinstance(entries, list) or len(entries) != dim:
+        shape = "a number" if dim == 1 else f"a list of {dim} numbers"
+        raise InputError(key, f"expected {shape} (model.dim = {dim}), got {value!r}")
+    for v in entries:
+        if integer:
+            if not (isinstance(v, int) and not isinstance(v, bool)):
+                raise InputError(key, f"expected integer point counts, got {v!r}")
+            if v < 3:
+                raise InputError(key, f"needs at least 3 points per axis, got {v}")
+        elif not (_is_number(v) and math.isfinite(v)):
+            raise InputError(key, f"expected finite {what}, got {v!r}")
+    return entries
+
+
+def _points_values(key: str, points, dim: int) -> Optional[list]:
+    """The point counts of a refinement sweep, or None for a single grid.
+
+    A sweep is a list of counts in d = 1 and a list of d-lists in d >= 2."""
+    nested = isinstance(points, list) and any(isinstance(p, list) for p in points)
+    if dim == 1 and isinstance(points, list) and not nested:
+        values = points
+    elif dim > 1 and nested:
+        values = points
+    else:
+        return None
+    if not values:
+        raise InputError(key, "a sweep list must not be empty")
+    if len({repr(v) for v in values}) != len(values):
+        raise InputError(key, f"a sweep list must not repeat a value, got {points!r}")
+    for v in values:
+        _axis_entry(key, v, dim, "point counts", integer=True)
+    return values
+
+
+def _check_grid_block(name: str, block: dict, dim: int) -> dict:
+    key = f"grid.{name}"
+    block = check_table(key, block, AXIS)
+    lower = _axis_entry(f"{key}.lower", block["lower"], dim, "bounds", integer=False)
+    upper = _axis_entry(f"{key}.upper", block["upper"], dim, "bounds", integer=False)
+    for k, (lo, hi) in enumerate(zip(lower, upper)):
+        if not hi > lo:
+            axis = "" if dim == 1 else f" (axis {k + 1})"
+            raise InputError(key, f"upper = {hi:g} must exceed lower = {lo:g}{axis}")
+    if _points_values(f"{key}.points", block["points"], dim) is None:
+        _axis_entry(f"{key}.points", block["points"], dim, "point counts", integer=True)
+    return block
 
 
 def validate(case: Case) -> dict:
-    """Check a case against the common schema and its kind's [solve] schema."""
+    """Check a case against the common schema and its kind's [solve] schema.
+
+    Returns the validated data (defaults filled in); the loss is built once
+    to check it, and any :class:`AssumptionWarning` it raised is kept in
+    ``data["_warnings"]`` for :func:`run` to show once."""
     data = check_table("case", case.data, TOP)
     kind = data["kind"]
     if kind not in KINDS:
         raise InputError("kind", f"unknown kind '{kind}'{did_you_mean(kind, KINDS)}; "
                          f"available: {', '.join(sorted(KINDS))}")
     spec = KINDS[kind]
-    data = dict(data)
+    data = copy.deepcopy(data)
     data["solve"] = check_table("solve", data["solve"], spec.solve)
     data["output"] = check_table("output", data["output"], {"file": Key(str)})
     if "model" not in data:
         raise InputError("model", "missing required table")
     data["model"] = check_table("model", data["model"], spec.model or MODEL)
-    loss = data["model"]["loss"]
-    if not isinstance(loss.get("name"), str):
-        raise InputError("model.loss.name", "missing required key (a shipped loss or 'package.module:function')")
+    dim = data["model"].get("dim", 1)
+    if isinstance(dim, int) and dim > MAX_DIM:
+        raise InputError("model.dim", f"at most {MAX_DIM} is supported, got {dim}")
+    loss = data["model"].get("loss")
+    if isinstance(loss, dict):
+        if not isinstance(loss.get("name"), str):
+            raise InputError("model.loss.name", "missing required key (a shipped loss or 'package.module:function')")
+        for name, value in loss.items():
+            if name != "name":
+                _finite_numbers(f"model.loss.{name}", value)
     grids = dict(data.get("grid") or {})
     for name in grids:
         if name not in ("x", "y"):
@@ -89,8 +189,24 @@ def validate(case: Case) -> dict:
     for name in spec.grids:
         if name not in grids:
             raise InputError(f"grid.{name}", f"missing: kind '{kind}' needs grid.{name}")
-        grids[name] = check_table(f"grid.{name}", grids[name], AXIS)
+        grids[name] = _check_grid_block(name, grids[name], dim)
     data["grid"] = grids
+    sweep_assignments(data)                       # one sweep key at a time
+    if spec.check is not None:
+        # every member, so that a bad sweep value fails before the first solve
+        for member in sweep_members(data) or [None]:
+            spec.check(data if member is None else member.data)
+    if isinstance(loss, dict):
+        # Build the loss (and the model, for kinds with the standard [model]) once, so
+        # that an unknown or unimportable loss fails here, before any solve starts.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AssumptionWarning)
+            if spec.model is None:
+                build_model(data)
+            else:
+                make_loss(loss["name"], dim, **{k: v for k, v in loss.items() if k != "name"})
+        data["_warnings"] = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    data["_checked"] = True
     return data
 
 
@@ -99,7 +215,8 @@ def build_model(data: dict) -> DeepRelaxation:
     params = {k: v for k, v in m["loss"].items() if k != "name"}
     loss = make_loss(m["loss"]["name"], m["dim"], **params)
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        # A validated case has shown its assumption warnings once already.
+        warnings.simplefilter("ignore" if data.get("_checked") else "default", AssumptionWarning)
         return DeepRelaxation(loss, m["gamma"], tuple(m["controls"]))
 
 
@@ -111,39 +228,138 @@ def build_grid(data: dict, name: str) -> Grid:
     return grid
 
 
+# ------------------------------------------------------------------ sweeps
+
 def sweep_key(data: dict) -> Optional[str]:
-    """The one [solve] key whose value is a list that the kind allows to sweep."""
+    """The swept key(s) as one label (e.g. ``eps``, ``grid.x.points``), or None."""
+    assignments = sweep_assignments(data)
+    return ",".join(assignments) if assignments else None
+
+
+def sweep_assignments(data: dict) -> dict:
+    """``{dotted key: [values]}`` of the sweep: one [solve] key, or the grid
+    point counts (several grid blocks are refined together, element by element)."""
     spec = KINDS[data["kind"]]
-    keys = [k for k, v in data["solve"].items() if spec.solve[k].sweep and isinstance(v, list)]
-    if len(keys) > 1:
+    solve = [k for k, v in data["solve"].items()
+             if k in spec.solve and spec.solve[k].sweep and isinstance(v, list) and spec.solve[k].type is not list]
+    dim = data["model"].get("dim", 1) if isinstance(data.get("model"), dict) else 1
+    grid = {}
+    for name in spec.grids:
+        block = data["grid"].get(name)
+        if isinstance(block, dict):
+            values = _points_values(f"grid.{name}.points", block.get("points"), dim)
+            if values is not None:
+                grid[f"grid.{name}.points"] = values
+    if len(solve) + bool(grid) > 1:
+        keys = [f"solve.{k}" for k in solve] + list(grid)
         raise InputError("solve", f"sweep one key at a time, got lists for {', '.join(keys)}")
-    return keys[0] if keys else None
+    if solve:
+        return {solve[0]: data["solve"][solve[0]]}
+    lengths = {len(v) for v in grid.values()}
+    if len(lengths) > 1:
+        raise InputError("grid", "the point-count lists of a refinement sweep must have the same length, got "
+                         + ", ".join(f"{k} = {v}" for k, v in grid.items()))
+    return grid
+
+
+def _path(key: str) -> tuple:
+    return tuple(key.split(".")) if key.startswith("grid.") else ("solve", key)
+
+
+def _format(value) -> str:
+    if isinstance(value, list):
+        return "x".join(_format(v) for v in value)
+    return f"{value:.12g}" if isinstance(value, float) else str(value)
 
 
 def member_name(key: str, value) -> str:
-    return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+    """The group name of one sweep member: ``KEY=VALUE`` (``eps=0.001``)."""
+    return f"{key}={_format(value)}"
 
 
-def run(case: Case, on_step: Optional[Callable[[int, int], None]] = None) -> Result:
-    """Run a case: one solve, or one per entry of a sweep list."""
+@dataclass
+class Member:
+    """One solve of a sweep: its group name, the values it sets and its case data."""
+
+    name: str
+    values: dict
+    data: dict
+
+
+def _assign(data: dict, values: dict) -> dict:
+    out = copy.deepcopy(data)
+    for key, value in values.items():
+        node = out
+        *tables, last = _path(key)
+        for t in tables:
+            node = node.setdefault(t, {})
+        node[last] = value
+    return out
+
+
+def sweep_members(data: dict) -> list:
+    """The members of a sweep in list order (an empty list for a single solve)."""
+    assignments = sweep_assignments(data)
+    if not assignments:
+        return []
+    n = len(next(iter(assignments.values())))
+    members = []
+    for i in range(n):
+        values = {k: v[i] for k, v in assignments.items()}
+        name = ",".join(member_name(k, v) for k, v in values.items())
+        members.append(Member(name, values, _assign(data, values)))
+    return members
+
+
+def first_member(data: dict) -> dict:
+    members = sweep_members(data)
+    return members[0].data if members else data
+
+
+def member_case_text(case: Case, member: Member) -> str:
+    """The TOML text of one member as a single run (the case with the swept values set)."""
+    import tomli_w
+    return tomli_w.dumps(_assign(case.data, member.values))
+
+
+# ------------------------------------------------------------------ running
+
+def run(case: Case, on_step: Optional[Callable[[int, int], None]] = None, *, workers: Optional[int] = None,
+        scheduler: Optional[str] = None, partial: Optional[str] = None, resume: bool = False,
+        discard: bool = False) -> Result:
+    """Run a case: one solve, or one per entry of a sweep list.
+
+    A single solve runs in this process.  A sweep runs serially (default),
+    on a local Dask cluster of ``workers`` processes (``workers >= 2``) or on
+    the Dask scheduler at ``scheduler``; see :func:`hjb.sweep.run_sweep` for
+    ``partial``/``resume``/``discard``.  ``on_step(i, n)`` reports progress:
+    time steps of a single solve, finished members of a sweep."""
     data = validate(case)
-    runner = KINDS[data["kind"]].runner
-    key = sweep_key(data)
-    if key is None:
-        result = _timed(runner, data, on_step)
+    for message in data.pop("_warnings", []):
+        warnings.warn(message, AssumptionWarning, stacklevel=2)
+    members = sweep_members(data)
+    if not members:
+        log.info("running %s", data["kind"])
+        result = _timed(KINDS[data["kind"]].runner, data, on_step)
     else:
-        result = Result(data["kind"], attrs={"sweep": key})
-        for value in data["solve"][key]:
-            single = dict(data, solve=dict(data["solve"], **{key: value}))
-            result.members[member_name(key, value)] = _timed(runner, single, on_step)
+        from .sweep import run_sweep
+        result = run_sweep(case, data, members, on_member=on_step, workers=workers, scheduler=scheduler,
+                           partial=partial, resume=resume, discard=discard)
     result.case_text = case.text
     return result
 
 
+def run_member(data: dict, on_step=None) -> Result:
+    """One solve from validated data (also what a Dask worker runs)."""
+    return _timed(KINDS[data["kind"]].runner, data, on_step)
+
+
 def _timed(runner, data, on_step):
+    from .resources import step_guard
     start = time.perf_counter()
-    result = runner(data, on_step)
+    result = runner(data, step_guard(on_step))
     result.attrs["wall_time"] = time.perf_counter() - start
+    log.info("%s solved in %.2f s", data["kind"], result.attrs["wall_time"])
     return result
 
 
@@ -157,7 +373,16 @@ def _grid_result(kind: str, value: np.ndarray, grids: list, attrs: dict) -> Resu
     return result
 
 
-@register("eps_hjb", grids=("x", "y"), doc="V^eps(0, x, y) of the eps-HJB equation", solve={
+def _y_inside_x(data):
+    """The slow drift -u gamma (x - y) points into the x-box only if the y-box lies inside it."""
+    gx, gy = build_grid(data, "x"), build_grid(data, "y")
+    if not gx.contains(gy):
+        box = lambda g: " x ".join(f"[{a.lower:g}, {a.upper:g}]" for a in g.axes)  # noqa: E731
+        raise InputError("grid.y", f"the y-box {box(gy)} must lie inside the x-box {box(gx)} "
+                         "(else characteristics leave the x-box)")
+
+
+@register("eps_hjb", grids=("x", "y"), doc="V^eps(0, x, y) of the eps-HJB equation", check=_y_inside_x, solve={
     "T": Key(float, required=True, check=positive),
     "eps": Key(float, required=True, check=positive, sweep=True),
     "dt": Key(float, check=positive),
@@ -202,7 +427,33 @@ register("egd", grids=("x",), doc="value of controlled entropic gradient descent
     _effective_runner(False))
 
 
-@register("hbar", doc="H-bar(x, p) at paired points", solve={
+def _hbar_points(data) -> dict:
+    s, dim = data["solve"], data["model"]["dim"]
+    pts = {}
+    for name in ("x", "p"):
+        try:
+            values = np.asarray(s[name], dtype=float)
+            if values.size == 0 or not np.all(np.isfinite(values)):
+                raise ValueError
+            pts[name] = as_points(values, dim)
+        except (ValueError, TypeError, InputError):
+            shape = "numbers" if dim == 1 else f"{dim}-lists of numbers"
+            raise InputError(f"solve.{name}", f"must be a non-empty list of finite {shape}, got {s[name]!r}") from None
+    if len(pts["x"]) != len(pts["p"]):
+        raise InputError("solve.p", f"must pair with solve.x: {len(pts['p'])} entries vs {len(pts['x'])}")
+    return pts
+
+
+def _check_hbar(data):
+    from .hamiltonian import METHODS
+    _hbar_points(data)
+    method = data["solve"]["method"]
+    if method not in METHODS:
+        raise InputError("solve.method", f"unknown method '{method}'{did_you_mean(method, METHODS)}; "
+                         f"available: {', '.join(METHODS)}")
+
+
+@register("hbar", doc="H-bar(x, p) at paired points", check=_check_hbar, solve={
     "x": Key(list, required=True), "p": Key(list, required=True),
     "method": Key(str, default="quadrature"),
 })
@@ -210,14 +461,7 @@ def _run_hbar(data, on_step):
     from .hamiltonian import effective_hamiltonian
     s, dim = data["solve"], data["model"]["dim"]
     model = build_model(data)
-    pts = {}
-    for name in ("x", "p"):
-        try:
-            pts[name] = as_points(np.asarray(s[name], dtype=float), dim)
-        except (ValueError, TypeError, InputError):
-            raise InputError(f"solve.{name}", f"must be a list of {dim}-vectors (numbers in d = 1)") from None
-    if len(pts["x"]) != len(pts["p"]):
-        raise InputError("solve.p", f"must pair with solve.x: {len(pts['p'])} entries vs {len(pts['x'])}")
+    pts = _hbar_points(data)
     hbar = effective_hamiltonian(model, pts["x"], pts["p"], method=s["method"])
     result = Result("hbar", attrs={"method": s["method"]})
     shape = ("pair",) if dim == 1 else ("pair", "component")

@@ -1,0 +1,200 @@
+"""Local entropy and the Cole-Hopf solution of the viscous HJ equation (SPEC section 5).
+
+    F(x, gamma) = log int exp( -f(y) - gamma/2 |x - y|^2 ) dy,     grad F = -gamma (x - m(x)),
+
+    du/dt = -1/2 |grad u|^2 + (1/(2 beta)) Lap u,   u(x, 0) = f(x),
+    u(x, t) = -(1/beta) log ( G_{t/beta} * exp(-beta f) )(x)      (Cole-Hopf),
+
+G_s the heat kernel of variance s.  Both are the one integral
+
+    log I(x) = log int exp( -beta ( f(y) + |x - y|^2 / (2 t) ) ) dy,
+
+with F(x, gamma) = log I at beta = 1, t = 1/gamma.  It is evaluated
+
+* pointwise by composite Gauss-Legendre quadrature in log space (log-sum-exp,
+  shifted by the maximum exponent), on a window around x outside of which the
+  integrand is below e^-40 times its value at y = x, with panels that resolve
+  the width sqrt(t / (beta (1 + t Lip))) of the integrand's peak;
+* on a grid by FFT convolution (scipy.signal.fftconvolve) of exp(-beta (f - min f))
+  with the sampled heat kernel when the dynamic range allows it, otherwise by
+  the separable log-domain convolution (the heat kernel factorises over the axes,
+  so one log-sum-exp pass per axis).  The grid routes integrate over the box
+  only: that is where f is sampled.
+
+Nothing over- or underflows for beta in [0.1, 1000]: only differences of
+exponents are exponentiated.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import fftconvolve
+from scipy.special import logsumexp
+
+from .errors import InputError
+from .grid import Grid
+from .losses import Loss
+from .model import as_points
+from .resources import check_memory
+
+#: Gauss-Legendre nodes per panel.
+ORDER = 8
+#: Panels per standard deviation of the integrand's peak.
+PANELS_PER_WIDTH = 2.0
+#: The integrand is dropped where it is below exp(-TAIL) times its value at y = x.
+TAIL = 40.0
+#: (points x nodes) evaluated at once.
+CHUNK = 2_000_000
+#: FFT convolution is used only while the convolved values span fewer than
+#: exp(FFT_RANGE) (FFT round-off is absolute, about 1e-16 of the largest value).
+FFT_RANGE = 18.0
+
+
+def _check(beta, t):
+    if not np.isfinite(beta) or not beta > 0:
+        raise InputError("solve.beta", f"must be positive and finite, got {beta:g}")
+    if not t >= 0:
+        raise InputError("solve.t", f"must be non-negative, got {t:g}")
+
+
+def _curvature(loss: Loss) -> float:
+    """A bound on |f''| used to size panels (1/scale^2 when Lip(grad f) is infinite)."""
+    return float(loss.lip) if np.isfinite(loss.lip) else 1.0 / loss.scale**2
+
+
+def _log_integral(loss: Loss, x: np.ndarray, beta: float, t: float, moments: bool = False):
+    """log int exp(-beta (f(y) + |x-y|^2/(2t))) dy for each row of x (n, d); optionally the mean of y."""
+    d = loss.dim
+    excess = np.maximum(loss.value(x) - loss.lower, 0.0) + TAIL / beta
+    radius = np.sqrt(2.0 * t * excess)                                       # (n,)
+    width = np.sqrt(t / (beta * (1.0 + t * _curvature(loss))))
+    panel = min(width, loss.scale) / PANELS_PER_WIDTH
+    per_side = max(int(np.ceil(np.max(radius) / panel)), 1)
+    nodes_1d = 2 * per_side * ORDER
+    if nodes_1d**d > 4_000_000:
+        raise InputError("solve.beta", f"quadrature needs {nodes_1d}^{d} nodes per point at beta = {beta:g}; "
+                         "use the grid routine (cole_hopf_grid) in d >= 2")
+    s, w = np.polynomial.legendre.leggauss(ORDER)
+    edges = np.linspace(-1.0, 1.0, 2 * per_side + 1)
+    half = 0.5 * np.diff(edges)
+    std = (edges[:-1, None] + half[:, None] * (s[None, :] + 1.0)).ravel()
+    lw = np.log((half[:, None] * w[None, :]).ravel())
+    std = np.stack([g.ravel() for g in np.meshgrid(*([std] * d), indexing="ij")], axis=-1)   # (q, d)
+    lw = sum(g.ravel() for g in np.meshgrid(*([lw] * d), indexing="ij"))                    # (q,)
+    q = len(lw)
+    step = max(CHUNK // q, 1)
+    logs, means = [], []
+    for start in range(0, len(x), step):
+        xc, rc = x[start:start + step, None, :], radius[start:start + step, None, None]
+        y = xc + rc * std[None]
+        expo = lw[None] + d * np.log(rc[..., 0]) - beta * (loss.value(y) + np.sum((y - xc) ** 2, -1) / (2.0 * t))
+        top = np.max(expo, axis=1, keepdims=True)
+        wts = np.exp(expo - top)
+        total = np.sum(wts, axis=1)
+        logs.append(top[:, 0] + np.log(total))
+        if moments:
+            means.append(np.einsum("mq,mqd->md", wts, y) / total[:, None])
+    log_i = np.concatenate(logs)
+    return (log_i, np.concatenate(means)) if moments else log_i
+
+
+def local_entropy(loss: Loss, gamma: float, x):
+    """F(x, gamma) and grad_x F = -gamma (x - m(x)) at the points x (n, d): arrays (n,), (n, d)."""
+    if not gamma > 0:
+        raise InputError("model.gamma", f"must be positive, got {gamma:g}")
+    x = as_points(x, loss.dim)
+    log_i, mean = _log_integral(loss, x, 1.0, 1.0 / gamma, moments=True)
+    return log_i, -gamma * (x - mean)
+
+
+def cole_hopf(loss: Loss, beta: float, x, t: float) -> np.ndarray:
+    """u(x, t) of the viscous HJ equation by log-space quadrature over R^d, shape (n,)."""
+    _check(beta, t)
+    x = as_points(x, loss.dim)
+    if t == 0:
+        return loss.value(x)
+    d = loss.dim
+    return -(_log_integral(loss, x, beta, t) - 0.5 * d * np.log(2.0 * np.pi * t / beta)) / beta
+
+
+def cole_hopf_grid(loss: Loss, beta: float, grid: Grid, t: float, method: str = "auto") -> np.ndarray:
+    """u(., t) on the nodes of ``grid`` from the samples of f there (the integral over the box).
+
+    ``method``: "fft" (FFT convolution), "logsumexp" (separable log-domain
+    convolution, stable for every beta) or "auto" (FFT when its round-off is
+    harmless, see :data:`FFT_RANGE`).
+    """
+    _check(beta, t)
+    if method not in ("auto", "fft", "logsumexp"):
+        raise InputError("method", f"must be auto, fft or logsumexp, got '{method}'")
+    f = loss.value(grid.nodes())
+    if t == 0:
+        return f
+    s = t / beta                                   # variance of the heat kernel
+    w = -beta * (f - f.min())                      # log of the sampled exp(-beta f), max 0
+    if method == "auto":
+        # a priori range of beta (u - min f): u <= f, and u - min f <= max over the box
+        # of (f - min f) (capped by the kernel's decay across the box)
+        spread = beta * min(float(np.ptp(f)), float(np.sum((grid.upper - grid.lower) ** 2)) / (2.0 * t))
+        method = "fft" if spread < FFT_RANGE else "logsumexp"
+    check_memory(8.0 * grid.size * (4 + max(grid.shape)), f"a Cole-Hopf grid of {grid.size:,} nodes")
+    if method == "fft":
+        log_conv = np.log(np.maximum(_fft_convolve(np.exp(w), grid, s), np.finfo(float).tiny))
+    else:
+        log_conv = w
+        for k, axis in enumerate(grid.axes):
+            log_conv = _logsumexp_axis(log_conv, k, axis, s)
+    return f.min() - log_conv / beta
+
+
+def cole_hopf_whole_space(loss: Loss, beta: float, grid: Grid, t: float) -> np.ndarray:
+    """u(., t) at the nodes of ``grid`` as the integral over R^d: :func:`cole_hopf_grid` on the
+    grid padded (same spacing) by the reach sqrt(2 t (max f - inf f + TAIL/beta)) of the
+    integrand, then cropped."""
+    _check(beta, t)
+    if t == 0:
+        return loss.value(grid.nodes())
+    reach = np.sqrt(2.0 * t * (float(np.max(loss.value(grid.nodes()))) - loss.lower + TAIL / beta))
+    pads = [int(np.ceil(reach / a.step)) for a in grid.axes]
+    padded = Grid.box([a.lower - p * a.step for a, p in zip(grid.axes, pads)],
+                      [a.upper + p * a.step for a, p in zip(grid.axes, pads)],
+                      [a.points + 2 * p for a, p in zip(grid.axes, pads)], name=grid.name)
+    u = cole_hopf_grid(loss, beta, padded, t, method="logsumexp")
+    return u[tuple(slice(p, p + a.points) for a, p in zip(grid.axes, pads))]
+
+
+def _kernel_1d(axis, s):
+    """log of h G_s(z) for the offsets z = -(n-1)h .. (n-1)h (trapezoid weight h, G the 1-D kernel)."""
+    h = axis.step
+    z = h * np.arange(-(axis.points - 1), axis.points)
+    return np.log(h) - 0.5 * np.log(2.0 * np.pi * s) - z**2 / (2.0 * s)
+
+
+def _fft_convolve(values, grid: Grid, s):
+    kernel = np.exp(_kernel_1d(grid.axes[0], s))
+    for axis in grid.axes[1:]:
+        kernel = np.multiply.outer(kernel, np.exp(_kernel_1d(axis, s)))
+    # 'valid' keeps out[i] = sum_j values[j] kernel[i - j + n - 1] = sum_j values[j] h G(x_i - y_j)
+    return fftconvolve(values, kernel, mode="valid")
+
+
+def _logsumexp_axis(log_values, k, axis, s):
+    """log sum_j exp(log_values[.., j, ..] + log(h G_s(x_i - y_j))) along array axis k."""
+    n = axis.points
+    lk = _kernel_1d(axis, s)
+    offsets = np.arange(n)[:, None] - np.arange(n)[None, :] + n - 1
+    kern = lk[offsets]                                       # (i, j)
+    moved = np.moveaxis(log_values, k, -1)                   # (..., j)
+    flat = moved.reshape(-1, n)
+    out = np.empty_like(flat)
+    step = max(CHUNK // (n * n), 1)
+    for start in range(0, len(flat), step):
+        out[start:start + step] = logsumexp(flat[start:start + step, None, :] + kern[None], axis=-1)
+    return np.moveaxis(out.reshape(moved.shape), -1, k)
+
+
+def quadratic_cole_hopf(a: float, c, beta: float, x, t: float) -> np.ndarray:
+    """The closed form for f = a/2 |y - c|^2 (SPEC section 9):
+    u = a |x - c|^2 / (2 (1 + a t)) + (d / (2 beta)) log(1 + a t)."""
+    x = np.asarray(x, float)
+    d = x.shape[-1]
+    return a * np.sum((x - c) ** 2, axis=-1) / (2.0 * (1.0 + a * t)) + d / (2.0 * beta) * np.log1p(a * t)

@@ -19,10 +19,14 @@ from .result import Result
 
 # Modules that register further kinds of run or H-bar methods (imported for that
 # side effect as well as for their names).  One line per module.
+from .cell import solve_truncated_cell
+from .entropy import cole_hopf, local_entropy
+from . import kinds_cell, kinds_entropy, kinds_sde  # noqa: F401,E402  (register cell, viscous_hj, hopf_lax, sde)
 
 __all__ = [
     "Case", "load_case", "run", "save", "load", "KINDS", "Result", "InputError",
     "Loss", "make_loss", "TwoScaleModel", "DeepRelaxation", "AssumptionWarning", "Grid",
     "effective_hamiltonian", "averaged_velocities", "solve_eps_hjb", "solve_effective",
     "solve_egd", "reachable_interval", "reachable_value",
+    "solve_truncated_cell", "cole_hopf", "local_entropy",
 ]

@@ -58,12 +58,15 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
     check_memory(grid.size * 8 * (4 + 8 * model.dim * (1 + 2 * model.dim)), f"an x-grid of {grid.size:,} nodes")
     table = averaged_velocities(model, grid.nodes().reshape(-1, grid.dim), extended, resolution)
     table = table.reshape(grid.shape + table.shape[1:])
+    for j in range(table.shape[-2]):
+        check_finite(table[..., j, :].sum(axis=-1), "effective: averaged velocities", 0, grid.coordinates())
     transport = CharacteristicTransport(grid.shape, tuple(range(grid.dim)), grid.steps,
                                         [table[..., j, :] for j in range(table.shape[-2])])
     steps = max(int(np.ceil(T / (courant * transport.courant_step()) - 1e-9)), 1)
     dt = T / steps
     moves = transport.operators(dt)
     value = model.g(grid.nodes())
+    check_finite(value, "effective: terminal cost g", 0, grid.coordinates())
     for n in range(steps):
         value = transport.apply(moves, value)
         check_finite(value, "effective", n + 1, grid.coordinates())

@@ -61,7 +61,6 @@ def product_nodes(x_grid: Grid, y_grid: Grid):
 
 def _check_inflow(x_grid: Grid, velocities, x, y):
     """The x-part needs no boundary condition only if no characteristic leaves the x-box."""
-    d = x_grid.dim
     for v in velocities:
         for k, axis in enumerate(x_grid.axes):
             for end, sign in ((0, -1.0), (axis.points - 1, 1.0)):
@@ -108,6 +107,7 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     del x, y, velocities, L
 
     value = np.broadcast_to(model.g(x_grid.nodes()).reshape(x_grid.shape + (1,) * d), shape).copy()
+    check_finite(value, "eps_hjb: terminal cost g", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
     keep = set(np.linspace(0, steps, snapshots, dtype=int)) if snapshots else set()
     times, slices = [], []
     for n in range(steps + 1):

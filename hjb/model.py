@@ -12,7 +12,7 @@ All callables follow the (..., d) convention of :mod:`hjb.losses`:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np

@@ -342,13 +342,24 @@ def figure(result: Result) -> Figure:
 
 def save_figure(result: Result, path, force: bool = False) -> str:
     """Draw ``result`` and write the figure atomically (format from the extension)."""
+    _check_target(path, force)
+    return write_figure(figure(result), path, force=force)
+
+
+def _check_target(path, force: bool) -> str:
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in FORMATS:
         raise InputError(path, f"unknown figure format '{fmt}'; use one of {', '.join(FORMATS)}")
     if os.path.exists(path) and not force:
         raise InputError(path, "exists already; pass --force to overwrite it")
-    fig = figure(result)
+    return fmt
+
+
+def write_figure(fig: Figure, path, force: bool = True) -> str:
+    """Write any Figure atomically: a temporary file beside ``path``, then a rename."""
+    path = os.fspath(path)
+    fmt = _check_target(path, force)
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
@@ -365,3 +376,74 @@ def save_figure(result: Result, path, force: bool = False) -> str:
             os.unlink(tmp)
         raise
     return path
+
+
+# ------------------------------------------------------------------ figures for scripts and notebooks
+
+def new_figure(panels: int = 1, size=(6.0, 4.0)):
+    """A Figure (Agg canvas, no pyplot state) and its axes in one row."""
+    fig = Figure(figsize=(size[0] * panels, size[1]), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, panels)
+    return fig, np.atleast_1d(axes)
+
+
+def convergence(series: dict, xlabel: str, ylabel: str, title: str, slopes=(1,)) -> Figure:
+    """Log-log errors ``{label: (sizes, errors)}`` with dashed reference slopes.
+
+    Each reference line of slope p passes through the first point of the first
+    series, so an observed order reads off as parallelism.
+    """
+    fig, (ax,) = new_figure()
+    for label, (sizes, errors) in series.items():
+        ax.loglog(sizes, errors, "o-", label=label)
+    sizes, errors = (np.asarray(v, float) for v in next(iter(series.values())))
+    span = np.array([sizes.min(), sizes.max()])
+    anchor = sizes[0]
+    for p in slopes:
+        ax.loglog(span, 0.5 * errors[0] * (span / anchor) ** p, "k--", lw=0.8, alpha=0.7, label=f"slope {p:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def curve_panels(x, panels: dict, xlabel: str, ylabel: str, title: str, xlim=None) -> Figure:
+    """One panel per entry ``{panel title: {curve label: values}}`` over the common x."""
+    fig, axes = new_figure(len(panels), size=(5.0, 4.0))
+    for ax, (name, curves) in zip(axes, panels.items()):
+        for label, values in curves.items():
+            ax.plot(x, values, lw=1.2, label=label)
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel(xlabel)
+        if xlim is not None:
+            ax.set_xlim(*xlim)
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel(ylabel)
+    fig.suptitle(title, fontsize="medium")
+    return fig
+
+
+def cell_error_map(maps: dict, radii, exponents, fixed) -> Figure:
+    """|delta omega^n(0) + H-bar| over the (n, delta) plane: one map per model for
+    delta = n^-k (the theorem's k = 4 + alpha dashed), and the fixed-delta curves."""
+    fig, axes = new_figure(len(maps) + 1, size=(3.7, 4.2))
+    for ax, (name, errors) in zip(axes, maps.items()):
+        im = ax.pcolormesh(radii, exponents, np.log10(np.maximum(errors[:, :len(exponents)].T, 1e-8)),
+                           shading="nearest", cmap="viridis", vmin=-8, vmax=0)
+        ax.set_xlabel("n (radius of D_n)")
+        ax.set_ylabel("k in delta = n^-k")
+        ax.set_title(f"{name}: log10 |delta omega(0) + H-bar|", fontsize="medium")
+        ax.axhline(4.5, color="w", ls="--", lw=0.8)
+        fig.colorbar(im, ax=ax)
+    ax = axes[-1]
+    for name, errors in maps.items():
+        for j, d in enumerate(fixed):
+            ax.semilogy(radii, errors[:, len(exponents) + j], marker="o", label=f"{name}, delta = {d:g}")
+        k1 = exponents.index(1.0) if 1.0 in exponents else 0
+        ax.semilogy(radii, errors[:, k1], ls=":", label=f"{name}, delta = 1/n")
+    ax.set_xlabel("n")
+    ax.set_title("fixed delta: error stalls at O(delta)", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return fig

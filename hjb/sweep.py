@@ -14,6 +14,7 @@ caller removes the folder once the whole sweep is saved.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -128,10 +129,12 @@ def run_sweep(case: Case, data: dict, members: list, on_member: Optional[Callabl
     return result
 
 
-def _on_dask(todo: list, finished: Callable, workers: Optional[int], scheduler: Optional[str]) -> None:
-    """Submit every member to Dask and hand each result to ``finished`` as it arrives."""
+@contextlib.contextmanager
+def dask_client(workers: Optional[int], scheduler: Optional[str], jobs: int):
+    """A Dask client: on the scheduler at ``scheduler``, else on a local cluster of
+    min(workers, jobs) single-threaded processes (closed on exit)."""
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
     cluster = None
     if scheduler:
         try:
@@ -139,7 +142,7 @@ def _on_dask(todo: list, finished: Callable, workers: Optional[int], scheduler: 
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError("--scheduler", f"cannot connect to the Dask scheduler at '{scheduler}': {exc}") from None
     else:
-        n = min(int(workers), len(todo))
+        n = min(int(workers or 1), jobs)
         quiet = logging.ERROR if log.getEffectiveLevel() > logging.DEBUG else logging.INFO
         # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers; with the large
         # per-step temporaries of the grid solvers that doubles their run time
@@ -148,13 +151,29 @@ def _on_dask(todo: list, finished: Callable, workers: Optional[int], scheduler: 
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=quiet)
         client = Client(cluster)
-    log.info("sweep of %d members on Dask (%s)", len(todo), client.scheduler.address)
-    token = uuid.uuid4().hex[:8]
     try:
-        futures = {client.submit(solve_member, m.data, key=f"hjb-{token}-{m.name}", pure=False): m for m in todo}
-        for future in as_completed(futures):
-            finished(futures[future], _unwrap(future.result()))
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _on_dask(todo: list, finished: Callable, workers: Optional[int], scheduler: Optional[str]) -> None:
+    """Submit every member to Dask and hand each result to ``finished`` as it arrives."""
+    from dask.distributed import as_completed
+    with dask_client(workers, scheduler, len(todo)) as client:
+        log.info("sweep of %d members on Dask (%s)", len(todo), client.scheduler.address)
+        token = uuid.uuid4().hex[:8]
+        futures = {client.submit(solve_member, m.data, key=f"hjb-{token}-{m.name}", pure=False): m for m in todo}
+        for future in as_completed(futures):
+            finished(futures[future], _unwrap(future.result()))
+
+
+def parallel_map(func: Callable, items: list, workers: Optional[int] = None, scheduler: Optional[str] = None) -> list:
+    """[func(item) for item in items], on Dask when ``workers >= 2`` or ``scheduler`` is
+    given (scripts use it for their studies); the order of the results is that of items."""
+    if not items or not (scheduler or min(workers or 1, len(items)) > 1):
+        return [func(item) for item in items]
+    with dask_client(workers, scheduler, len(items)) as client:
+        return client.gather(client.map(func, items, pure=False))

@@ -5,6 +5,7 @@ Every table script under scripts/ builds a :class:`Table` and calls
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -102,3 +103,14 @@ def write_text_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def script_parser(doc: str, out: str = "results/tables") -> argparse.ArgumentParser:
+    """The options every table script shares: --quick (CI size), --out, and Dask."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--out", default=out, help=f"folder for the .tex, .csv and figure files (default {out})")
+    parser.add_argument("--workers", type=int, default=1, help="run the studies on a local Dask cluster")
+    parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    return parser

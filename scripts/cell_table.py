@@ -15,19 +15,16 @@ Markdown on stdout; LaTeX (booktabs) and CSV next to the figure in --out.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from hjb import AssumptionWarning, DeepRelaxation, effective_hamiltonian, make_loss  # noqa: E402
-from hjb.cell import solve_truncated_cell  # noqa: E402
-from hjb.tables import Table  # noqa: E402
+from hjb import AssumptionWarning, DeepRelaxation, effective_hamiltonian, make_loss
+from hjb.cell import solve_truncated_cell
+from hjb.plots import cell_error_map, write_figure
+from hjb.tables import Table, script_parser
 
 # xbar is a node of every grid used (4h divides it), so the kink of h(y) at y = xbar sits on a
 # node and the grid error has a clean expansion in h^2 (Richardson needs that).
@@ -83,38 +80,8 @@ def error_map(model, hbar, radii, exponents, fixed, h):
     return errors
 
 
-def figure(maps, radii, exponents, fixed, path):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(11, 4.2))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(maps) + 1)
-    for ax, (name, errors) in zip(axes, maps.items()):
-        im = ax.pcolormesh(radii, exponents, np.log10(np.maximum(errors[:, :len(exponents)].T, 1e-8)),
-                           shading="nearest", cmap="viridis", vmin=-8, vmax=0)
-        ax.set_xlabel("n (radius of D_n)")
-        ax.set_ylabel("k in delta = n^-k")
-        ax.set_title(f"{name}: log10 |delta omega(0) + H-bar|", fontsize="medium")
-        ax.axhline(4.5, color="w", ls="--", lw=0.8)
-        fig.colorbar(im, ax=ax)
-    ax = axes[-1]
-    for name, errors in maps.items():
-        for j, d in enumerate(fixed):
-            ax.semilogy(radii, errors[:, len(exponents) + j], marker="o", label=f"{name}, delta = {d:g}")
-        k1 = exponents.index(1.0) if 1.0 in exponents else 0
-        ax.semilogy(radii, errors[:, k1], ls=":", label=f"{name}, delta = 1/n")
-    ax.set_xlabel("n")
-    ax.set_title("fixed delta: error stalls at O(delta)", fontsize="medium")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small n range and coarse grids (CI)")
-    parser.add_argument("--out", default="results", help="folder for .tex, .csv and the figure")
-    args = parser.parse_args(argv)
+    args = script_parser(__doc__, out="results").parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     radii = list(range(1, 7)) if args.quick else list(range(1, 11))
@@ -145,7 +112,7 @@ def main(argv=None):
     print(table.emit(os.path.join(args.out, "cell_schedule_quadratic_disc")))
     print(f"\nlargest (grid error) / (tabulated error): {ratio:.2e}\n")
     path = os.path.join(args.out, "cell_map.png")
-    figure(maps, radii, exponents, fixed, path)
+    write_figure(cell_error_map(maps, radii, exponents, fixed), path)
     print(f"figure: {path}; {time.perf_counter() - start:.1f} s")
 
 

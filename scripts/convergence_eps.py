@@ -7,57 +7,65 @@ the fast variable lives), with v the semi-analytic reachable-interval value
 it as 2 |V^eps_h - V^eps_{h/2}| (the first-order estimate of the error of
 V^eps_h), so one sees where the eps error stops dominating.
 
-    python scripts/convergence_eps.py [--quick] [--out results/tables]
+    python scripts/convergence_eps.py [--quick] [--out results/tables] [--workers N | --scheduler ADDR]
 """
 from __future__ import annotations
 
-import argparse
 import os
 import warnings
 
 import numpy as np
 
 import hjb
-from hjb.tables import Table, observed_order, successive_orders
+from hjb.plots import convergence, write_figure
+from hjb.tables import Table, observed_order, script_parser, successive_orders
 
+#: loss -> (unused, loss table, gamma, half-width of the x and y boxes)
 CASES = {
-    "quadratic": (hjb.make_loss, dict(name="quadratic", a=1.0, c=0.5), 2.0, 4.0),
-    "wide_narrow": (hjb.make_loss, dict(name="wide_narrow"), 5.0, 5.0),
+    "quadratic": (None, dict(name="quadratic", a=1.0, c=0.5), 2.0, 4.0),
+    "wide_narrow": (None, dict(name="wide_narrow"), 5.0, 5.0),
 }
 
 
-def errors_for(loss_name: str, eps_values, points: int, T: float = 0.5):
-    make, params, gamma, half = CASES[loss_name]
+def _sweep(loss_name: str, eps_values, points: int, T: float, workers, scheduler):
+    """V^eps(0, ., .) for every eps through the case runner (a sweep: Dask with --workers)."""
+    _, params, gamma, half = CASES[loss_name]
+    axis = {"lower": -half, "upper": half, "points": points}
+    case = {"kind": "eps_hjb", "model": {"gamma": gamma, "loss": dict(params)},
+            "grid": {"x": axis, "y": dict(axis)}, "solve": {"T": T, "eps": list(eps_values)}}
+    result = hjb.run(hjb.case.case_from_dict(case), workers=workers, scheduler=scheduler)
+    return [member["value"] for member in result.members.values()], result
+
+
+def errors_for(loss_name: str, eps_values, points: int, T: float = 0.5, workers=1, scheduler=None):
+    """Rows (eps, sup error, L2 error, grid error estimate) over the inner region."""
+    coarse, result = _sweep(loss_name, eps_values, points, T, workers, scheduler)
+    fine, _ = _sweep(loss_name, eps_values, 2 * points - 1, T, workers, scheduler)
+    first = next(iter(result.members.values()))
+    x, y = first.coords["x"], first.coords["y"]
+    _, params, gamma, _ = CASES[loss_name]
     params = dict(params)
-    model = hjb.DeepRelaxation(make(params.pop("name"), **params), gamma)
-    rows = []
-    grids = {n: (hjb.Grid.box(-half, half, n), hjb.Grid.box(-half, half, n, name="y"))
-             for n in (points, 2 * points - 1)}
-    gx, gy = grids[points]
-    x, y = gx.axes[0].nodes, gy.axes[0].nodes
+    model = hjb.DeepRelaxation(hjb.make_loss(params.pop("name"), **params), gamma)
     region = (np.abs(x)[:, None] <= 2.0) & (np.abs(y[None, :] - x[:, None]) <= 1.0)
     rows_x = np.flatnonzero(region.any(axis=1))
     exact = np.full(len(x), np.nan)
     exact[rows_x] = hjb.reachable_value(model, x[rows_x], T)
-    for eps in eps_values:
-        coarse = hjb.solve_eps_hjb(model, gx, gy, T, eps).value
-        fine = hjb.solve_eps_hjb(model, *grids[2 * points - 1], T, eps).value[::2, ::2]
-        err = (coarse - exact[:, None])[region]
+    rows = []
+    for eps, V, V_fine in zip(eps_values, coarse, fine):
+        err = (V - exact[:, None])[region]
         rows.append((eps, np.max(np.abs(err)), np.sqrt(np.mean(err**2)),
-                     2.0 * np.max(np.abs(coarse - fine)[region])))
+                     2.0 * np.max(np.abs(V - V_fine[::2, ::2])[region])))
     return rows
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="coarse grid and three eps, for CI")
-    parser.add_argument("--out", default="results/tables", help="folder for the .tex and .csv files")
-    args = parser.parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     warnings.simplefilter("ignore", hjb.AssumptionWarning)
     eps_values = [0.1, 0.01, 0.001] if args.quick else [1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
     points = 161 if args.quick else 321
+    series = {}
     for loss_name in CASES:
-        rows = errors_for(loss_name, eps_values, points)
+        rows = errors_for(loss_name, eps_values, points, workers=args.workers, scheduler=args.scheduler)
         eps, sup, l2, grid = (np.array(c) for c in zip(*rows))
         table = Table(["eps", "sup error", "rate", "L2 error", "rate", "grid error (est.)"],
                       caption=f"V^eps -> v, {loss_name}, {points}^2 nodes, |x|<=2, |y-x|<=1")
@@ -70,6 +78,11 @@ def main(argv=None):
                   f"{observed_order(eps[dominated], sup[dominated]):.2f}\n")
         else:
             print("\n(grid error dominates at every eps on this grid)\n")
+        series[f"{loss_name}: sup error"] = (eps, sup)
+        series[f"{loss_name}: grid error (est.)"] = (eps, grid)
+    fig = convergence(series, "eps", "error of V^eps(0, x, y) against v(0, x)",
+                      f"V^eps -> v, {points}^2 nodes, T = 0.5", slopes=(1,))
+    print("figure:", write_figure(fig, os.path.join(args.out, "convergence_eps.png")))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ Each study refines one scheme on three or more grids and reports the error
 and the least-squares order; the table is the measured counterpart of the
 orders asserted in tests/.
 
-    python scripts/convergence_h.py [--quick] [--out results/tables]
+    python scripts/convergence_h.py [--quick] [--out results/tables] [--workers N | --scheduler ADDR]
 """
 from __future__ import annotations
 
-import argparse
 import os
 import warnings
 
@@ -17,7 +16,9 @@ import scipy.sparse.linalg as spla
 
 import hjb
 from hjb.generator import reflecting_generator
-from hjb.tables import Table, observed_order
+from hjb.plots import convergence, write_figure
+from hjb.sweep import parallel_map
+from hjb.tables import Table, observed_order, script_parser
 
 T = 0.5
 
@@ -70,29 +71,70 @@ def invariant_measure(scheme):
     return study
 
 
+def cell_problem(sizes):
+    """Truncated cell problem, h = 1, b = 0 on the disc D_n: delta omega(0) = -1 + 1/I0(sqrt(delta) n)."""
+    from scipy.special import i0
+    e1 = np.array([1.0, 0.0])
+    model = hjb.TwoScaleModel(2, lambda x, y, u: -u * np.broadcast_to(e1, np.shape(y)), lambda x, y: 0.0 * y,
+                              lambda x: np.zeros(np.shape(x)[:-1]))
+    delta, n = 0.5, 2.3
+    exact = -1.0 + 1.0 / i0(np.sqrt(delta) * n)
+    for size in sizes:
+        h = 2 * n / (size // 2)
+        sol = hjb.solve_truncated_cell(model, [0.0, 0.0], e1, n, delta, h)
+        yield h, abs(sol.delta_omega_at_center - exact)
+
+
+def viscous(beta):
+    def study(sizes):
+        from hjb.entropy import quadratic_cole_hopf
+        from hjb.viscous import solve_viscous_hj
+        loss, t = hjb.make_loss("quadratic", a=1.0, c=0.5), 0.5
+        for size in sizes:
+            grid = hjb.Grid.box(-3, 3, size)
+            x = grid.nodes()
+            exact = quadratic_cole_hopf(1.0, 0.5, beta, x, t)
+            inner = np.abs(x[..., 0]) <= 1.5
+            u = solve_viscous_hj(loss, grid, t, beta).value
+            yield grid.steps[0], np.max(np.abs(u - exact)[inner])
+    study.__doc__ = (f"Viscous HJ (beta = {beta:g}) vs the Cole-Hopf closed form, quadratic loss, |x| <= 1.5."
+                     if np.isfinite(beta) else "Godunov scheme for Hopf-Lax vs the exact Moreau envelope, quadratic loss.")
+    return study
+
+
 STUDIES = {
     "effective (upwind)": effective_scheme,
     "eps-HJB, y-independent drift": eps_hjb_scheme,
     "fast generator, fitted": invariant_measure("fitted"),
     "fast generator, upwind": invariant_measure("upwind"),
+    "truncated cell problem, disc": cell_problem,
+    "viscous HJ, beta = 5": viscous(5.0),
+    "Hopf-Lax, Godunov": viscous(np.inf),
 }
 
 
+def _study(item):
+    """(name, h, errors) of one study (a module-level function, so Dask can ship it)."""
+    name, sizes = item
+    h, err = (np.array(c) for c in zip(*STUDIES[name](sizes)))
+    return name, h, err
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="three coarse refinements, for CI")
-    parser.add_argument("--out", default="results/tables", help="folder for the .tex and .csv files")
-    args = parser.parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     warnings.simplefilter("ignore", hjb.AssumptionWarning)
     sizes = [51, 101, 201] if args.quick else [101, 201, 401, 801]
     table = Table(["scheme", "h (finest)", "error (finest)", "observed order"],
                   caption="Observed orders against exact or semi-analytic solutions")
-    for name, study in STUDIES.items():
-        h, err = (np.array(c) for c in zip(*study(sizes)))
+    outcomes = parallel_map(_study, [(name, sizes) for name in STUDIES], args.workers, args.scheduler)
+    for name, h, err in outcomes:
         table.add(name, h[-1], err[-1], observed_order(h, err))
     print(table.emit(os.path.join(args.out, "convergence_h")))
     for name, study in STUDIES.items():
         print(f"- {name}: {study.__doc__}")
+    fig = convergence({name: (h, err) for name, h, err in outcomes}, "h", "error",
+                      "observed orders against exact solutions", slopes=(1, 2))
+    print("figure:", write_figure(fig, os.path.join(args.out, "convergence_h.png")))
 
 
 if __name__ == "__main__":

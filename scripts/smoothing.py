@@ -15,18 +15,16 @@ inviscid one (Hopf-Lax, exact Moreau envelope), and measures on [-2.5, 2.5]:
 """
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 import hjb
 from hjb.entropy import cole_hopf_whole_space
 from hjb.hopf_lax import moreau_envelope
-from hjb.tables import Table
+from hjb.landscape import minima_measures
+from hjb.plots import curve_panels, write_figure
+from hjb.tables import Table, script_parser
 from hjb.viscous import solve_viscous_hj
 
 WINDOW = 2.5
@@ -34,33 +32,14 @@ FLAT = 0.05
 
 
 def measures(x, u):
-    """Semiconcavity constant, number of local minima, basin width, flat width on |x| <= WINDOW."""
-    h = x[1] - x[0]
-    inner = np.abs(x) <= WINDOW
-    xi, ui = x[inner], u[inner]
-    semiconcavity = float(np.max(np.diff(ui, 2)) / h**2)
-    is_min = (ui[1:-1] < ui[:-2]) & (ui[1:-1] <= ui[2:])
-    is_max = (ui[1:-1] > ui[:-2]) & (ui[1:-1] >= ui[2:])
-    i = int(np.argmin(ui))
-    maxima = xi[1:-1][is_max]
-    left = maxima[maxima < xi[i]]
-    right = maxima[maxima > xi[i]]
-    basin = (right.min() if len(right) else xi[-1]) - (left.max() if len(left) else xi[0])
-    low = ui <= ui[i] + FLAT
-    lo = i
-    while lo > 0 and low[lo - 1]:
-        lo -= 1
-    hi = i
-    while hi < len(ui) - 1 and low[hi + 1]:
-        hi += 1
-    return semiconcavity, int(is_min.sum()), float(basin), float(xi[hi] - xi[lo])
+    """The measures of :func:`hjb.landscape.minima_measures` on |x| <= WINDOW, as a tuple."""
+    m = minima_measures(x, u, window=WINDOW, flat=FLAT)
+    return m["semiconcavity"], m["minima"], m["basin_width"], m["flat_width"]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="coarser grid, fewer times")
+    parser = script_parser(__doc__, out="results/smoothing")
     parser.add_argument("--beta", type=float, default=5.0, help="inverse temperature of the viscous equation")
-    parser.add_argument("--out", default="results/smoothing", help="folder for the table (.tex, .csv) and figure")
     args = parser.parse_args()
     loss = hjb.make_loss("rugged", 1)
     grid = hjb.Grid.box(-3, 3, 601 if args.quick else 1201)
@@ -83,24 +62,10 @@ def main():
             curves[(name, t)] = u
     print(table.emit(os.path.join(args.out, "smoothing")))
 
-    fig = Figure(figsize=(10, 4))
-    FigureCanvasAgg(fig)
-    for k, name in enumerate((f"viscous beta={args.beta:g}", "Hopf-Lax")):
-        ax = fig.add_subplot(1, 2, k + 1)
-        for t in times:
-            ax.plot(x, curves[(name, t)], lw=1.2 if t else 0.8, label=f"t = {t:g}")
-        ax.set_title(f"{name}: u(x, t)")
-        ax.set_xlabel("x")
-        ax.set_xlim(-3, 3)
-        ax.legend(fontsize=8)
-    fig.axes[0].set_ylabel("u")
-    fig.tight_layout()
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "smoothing.png")
-    fd, tmp = tempfile.mkstemp(dir=args.out, prefix=".smoothing.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=120, format="png")
-    os.replace(tmp, path)
+    names = (f"viscous beta={args.beta:g}", "Hopf-Lax")
+    fig = curve_panels(x, {f"{name}: u(x, t)": {f"t = {t:g}": curves[(name, t)] for t in times} for name in names},
+                       "x", "u", "smoothing of the rugged loss", xlim=(-3, 3))
+    path = write_figure(fig, os.path.join(args.out, "smoothing.png"))
     print(f"\nfigure: {path}")
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 
 import h5py
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_path, temporary_beside
 from .errors import InputError
 from .result import Result
 
@@ -80,39 +80,13 @@ def save(result: Result, path, force: bool = False) -> str:
     path = os.fspath(path)
     if os.path.exists(path) and not force:
         raise InputError(path, "exists already; pass --force (force=True) to overwrite it")
-    tmp = _temporary(path)
-    try:
-        with h5py.File(tmp, "w") as fh:
-            fh.attrs["hjb_version"] = __version__
-            fh.attrs["kind"] = result.kind
-            fh.attrs["case"] = result.case_text
-            fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            _write(fh, result)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as fh:
+        fh.attrs["hjb_version"] = __version__
+        fh.attrs["kind"] = result.kind
+        fh.attrs["case"] = result.case_text
+        fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        _write(fh, result)
     return path
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def _temporary(path: str) -> str:
-    """An empty temporary file beside ``path`` (same file system, so the rename is atomic)."""
-    if os.path.isdir(path):
-        raise InputError(path, "is a directory; name a result file")
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(path, f"cannot write there: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes it private; a result file is not
-    return tmp
 
 
 def check_writable(path, force: bool = False) -> None:
@@ -120,7 +94,7 @@ def check_writable(path, force: bool = False) -> None:
     path = os.fspath(path)
     if os.path.exists(path) and not force:
         raise InputError(path, "exists already; pass --force to overwrite it")
-    os.unlink(_temporary(path))
+    os.unlink(temporary_beside(path))
 
 
 def _attr(value):

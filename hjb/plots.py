@@ -15,7 +15,6 @@ notebooks alike); :func:`save_figure` writes atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .atomic import atomic_path
 from .errors import InputError
 from .result import Result
 
@@ -360,21 +360,8 @@ def write_figure(fig: Figure, path, force: bool = True) -> str:
     """Write any Figure atomically: a temporary file beside ``path``, then a rename."""
     path = os.fspath(path)
     fmt = _check_target(path, force)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(path, f"cannot write there: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=120)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

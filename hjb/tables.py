@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .atomic import atomic_path
 
 
 def observed_order(sizes, errors) -> float:
@@ -92,17 +92,8 @@ class Table:
 
 def write_text_atomic(path: str, text: str) -> None:
     """Write through a temporary file in the same folder, then rename into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+        fh.write(text)
 
 
 def script_parser(doc: str, out: str = "results/tables") -> argparse.ArgumentParser:

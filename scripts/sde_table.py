@@ -17,7 +17,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 import warnings
@@ -27,7 +26,8 @@ from scipy.interpolate import RegularGridInterpolator
 
 import hjb
 from hjb.sde import FeedbackControl, entropic_gradient_descent, fast_time_scale, simulate
-from hjb.tables import Table, observed_order
+from hjb.sweep import parallel_map
+from hjb.tables import Table, observed_order, script_parser
 
 Z95 = 1.96
 
@@ -113,15 +113,25 @@ def invariant_measure(quick: bool) -> Table:
     return table
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer paths, coarser grids, no eps = 0.001 for wide_narrow")
-    parser.add_argument("--out", default="results/tables", help="folder for the .tex and .csv files")
-    args = parser.parse_args()
-    for stem, build in (("sde_theorem1", theorem_1), ("sde_value", value_check), ("sde_invariant", invariant_measure)):
-        start = time.perf_counter()
-        print(build(args.quick).emit(os.path.join(args.out, stem)))
-        print(f"\n({stem}: {time.perf_counter() - start:.1f} s)\n")
+BUILDS = {"sde_theorem1": "theorem_1", "sde_value": "value_check", "sde_invariant": "invariant_measure"}
+
+
+def _build(item):
+    """(stem, table, seconds) of one of the three tables (module level, so Dask can ship it)."""
+    stem, quick = item
+    start = time.perf_counter()
+    table = globals()[BUILDS[stem]](quick)
+    return stem, table, time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = script_parser(__doc__)
+    parser.epilog = "--quick: fewer paths, coarser grids, no eps = 0.001 for wide_narrow"
+    args = parser.parse_args(argv)
+    for stem, table, seconds in parallel_map(_build, [(stem, args.quick) for stem in BUILDS],
+                                             args.workers, args.scheduler):
+        print(table.emit(os.path.join(args.out, stem)))
+        print(f"\n({stem}: {seconds:.1f} s)\n")
 
 
 if __name__ == "__main__":

@@ -37,10 +37,10 @@ def measures(x, u):
     return m["semiconcavity"], m["minima"], m["basin_width"], m["flat_width"]
 
 
-def main():
+def main(argv=None):
     parser = script_parser(__doc__, out="results/smoothing")
     parser.add_argument("--beta", type=float, default=5.0, help="inverse temperature of the viscous equation")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     loss = hjb.make_loss("rugged", 1)
     grid = hjb.Grid.box(-3, 3, 601 if args.quick else 1201)
     x = grid.axes[0].nodes

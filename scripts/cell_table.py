@@ -24,6 +24,7 @@ import numpy as np
 from hjb import AssumptionWarning, DeepRelaxation, effective_hamiltonian, make_loss
 from hjb.cell import solve_truncated_cell
 from hjb.plots import cell_error_map, write_figure
+from hjb.sweep import parallel_map
 from hjb.tables import Table, script_parser
 
 # xbar is a node of every grid used (4h divides it), so the kink of h(y) at y = xbar sits on a
@@ -80,6 +81,15 @@ def error_map(model, hbar, radii, exponents, fixed, h):
     return errors
 
 
+def _model_study(item):
+    """The n -> infinity table and the (n, delta) map of one model (module level, for Dask)."""
+    name, radii, exponents, fixed, h = item
+    model = models()[name]
+    hbar = float(effective_hamiltonian(model, [XBAR], [PBAR])[0])
+    table, ratio = schedule_table(name, model, hbar, radii, h)
+    return name, table, ratio, error_map(model, hbar, radii, exponents, fixed, h)
+
+
 def main(argv=None):
     args = script_parser(__doc__, out="results").parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -89,12 +99,12 @@ def main(argv=None):
     exponents = [0.5, 1.0, 2.0, 4.0, 6.0] if args.quick else [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 4.5, 5.0, 6.0]
     fixed = [1e-2, 1e-4] if args.quick else [1e-2, 1e-4, 1e-6]
     maps = {}
-    for name, model in models().items():
-        hbar = float(effective_hamiltonian(model, [XBAR], [PBAR])[0])
-        table, ratio = schedule_table(name, model, hbar, radii, h)
+    studies = parallel_map(_model_study, [(name, radii, exponents, fixed, h) for name in models()],
+                           args.workers, args.scheduler)
+    for name, table, ratio, errors in studies:
         print(table.emit(os.path.join(args.out, f"cell_schedule_{name}")))
         print(f"\nlargest (grid error) / (tabulated error): {ratio:.2e}\n")
-        maps[name] = error_map(model, hbar, radii, exponents, fixed, h)
+        maps[name] = errors
         m = Table(["n"] + [f"k={k:g}" for k in exponents] + [f"delta={d:g}" for d in fixed],
                   caption=f"{name}, d = 1: |delta omega^n(0) + H-bar| over the (n, delta) plane, delta = n^-k or fixed")
         for n, row in zip(radii, maps[name]):

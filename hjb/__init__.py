@@ -21,7 +21,7 @@ from .result import Result
 # side effect as well as for their names).  One line per module.
 from .cell import solve_truncated_cell
 from .entropy import cole_hopf, local_entropy
-from . import kinds_cell, kinds_entropy, kinds_sde  # noqa: F401,E402  (register cell, viscous_hj, hopf_lax, sde)
+from . import kinds_core, kinds_cell, kinds_entropy, kinds_sde  # noqa: F401,E402  (register the kinds)
 
 __all__ = [
     "Case", "load_case", "run", "save", "load", "KINDS", "Result", "InputError",

@@ -11,7 +11,7 @@ import numpy as np
 from .case import Key, at_least, non_negative, one_of, positive
 from .entropy import cole_hopf_whole_space
 from .hopf_lax import godunov_hopf_lax, moreau_envelope
-from .kinds import _grid_result, build_grid, register
+from .kinds import build_grid, grid_result, register
 from .losses import make_loss
 from .viscous import COURANT, solve_viscous_hj
 
@@ -41,8 +41,8 @@ def _run_viscous(data, on_step):
     s = data["solve"]
     loss, grid = build_loss(data), build_grid(data, "x")
     sol = solve_viscous_hj(loss, grid, s["t"], beta=s["beta"], courant=s["courant"], on_step=on_step)
-    result = _grid_result("viscous_hj", sol.value, [grid],
-                          {"beta": sol.beta, "t": sol.t, "dt": sol.dt, "steps": sol.steps})
+    result = grid_result("viscous_hj", sol.value, [grid],
+                         {"beta": sol.beta, "t": sol.t, "dt": sol.dt, "steps": sol.steps})
     if s["reference"]:
         # Cole-Hopf over R^d: the exact solution that the scheme approximates; its walls
         # disturb a layer next to them, hence also the difference on the inner half of the box
@@ -70,9 +70,9 @@ def _run_hopf_lax(data, on_step):
     if s["method"] == "godunov":
         sol = godunov_hopf_lax(loss, grid, s["t"], courant=s["courant"], on_step=on_step)
         attrs.update(dt=sol.dt, steps=sol.steps)
-        return _grid_result("hopf_lax", sol.value, [grid], attrs)
+        return grid_result("hopf_lax", sol.value, [grid], attrs)
     env = moreau_envelope(loss, grid.nodes().reshape(-1, grid.dim), s["t"])
-    result = _grid_result("hopf_lax", env.value.reshape(grid.shape), [grid], attrs)
+    result = grid_result("hopf_lax", env.value.reshape(grid.shape), [grid], attrs)
     result.add("prox", env.prox.reshape(grid.shape + (grid.dim,)), names + ("component",))
     result.add("gradient", env.gradient.reshape(grid.shape + (grid.dim,)), names + ("component",))
     return result

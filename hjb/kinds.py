@@ -311,11 +311,6 @@ def sweep_members(data: dict) -> list:
     return members
 
 
-def first_member(data: dict) -> dict:
-    members = sweep_members(data)
-    return members[0].data if members else data
-
-
 def member_case_text(case: Case, member: Member) -> str:
     """The TOML text of one member as a single run (the case with the swept values set)."""
     import tomli_w

@@ -130,14 +130,6 @@ def image(fig, ax, result: Result, name: str, cmap: str = "viridis"):
     fig.colorbar(mesh, ax=ax)
 
 
-def _field(fig, ax, result: Result, name: str, label: str = ""):
-    """A line for one axis, an image for two or more."""
-    if result[name].ndim >= 2:
-        image(fig, ax, result, name)
-    else:
-        line(ax, result, name, label)
-
-
 def _legend(ax, entries):
     if any(label for label, _ in entries):
         ax.legend(fontsize="small")

@@ -36,6 +36,9 @@ def main(argv=None):
     parser.add_argument("--radius", type=float, default=4.0)
     parser.add_argument("--delta", type=float, default=1e-4)
     args = parser.parse_args(argv)
+    for name in ("unknowns", "repeat", "radius", "delta"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name} must be positive, got {getattr(args, name)}")
     target, repeat = (1e5, 1) if args.quick else (args.unknowns, args.repeat)
     n = args.radius
     h = n * np.sqrt(np.pi / target)                      # pi (n/h)^2 unknowns in the disc

@@ -95,6 +95,7 @@ class BallOperator:
     axis: np.ndarray
     step: float
     radius: float
+    peclet: float = 0.0
 
     @property
     def size(self) -> int:
@@ -155,6 +156,7 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
     ids = np.arange(m)
     head, tail, rate = [], [], []
     exit_rate = np.zeros(m)
+    peclet = 0.0
     rest = r2[flat]
     strides = np.cumprod((1,) + shape[:0:-1])[::-1]
     for k in range(dim):
@@ -174,7 +176,9 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
         along[1][shared] = along[0][nbrs[1][shared]]
         along[1][~shared] = _drift_along(drift, nodes[~shared], k, -0.5 * arms[1][~shared])
         for sign, t, nbr, b_k in zip((1, -1), arms, nbrs, along):
-            rt = bernoulli(-sign * t * b_k) / (t * hbar)
+            beta = sign * t * b_k
+            peclet = max(peclet, 0.5 * float(np.max(np.abs(beta), initial=0.0)))
+            rt = bernoulli(-beta) / (t * hbar)
             interior = nbr >= 0
             head.append(ids[interior])
             tail.append(nbr[interior])
@@ -182,7 +186,7 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
             exit_rate += np.where(interior, 0.0, rt)
     index = index.reshape(shape)
     return BallOperator(nodes, np.concatenate(head), np.concatenate(tail), np.concatenate(rate),
-                        exit_rate, index, axis, float(h), float(n))
+                        exit_rate, index, axis, float(h), float(n), peclet)
 
 
 @dataclass

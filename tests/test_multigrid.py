@@ -5,7 +5,7 @@ import pytest
 import hjb.cell as cell
 from hjb import DeepRelaxation, TwoScaleModel, make_loss
 from hjb.cell import ball_operator, solve_truncated_cell
-from hjb.multigrid import ball_hierarchy, prolongation
+from hjb.multigrid import MAX_PECLET, ball_hierarchy, prolongation
 
 
 def confining(y):
@@ -95,3 +95,49 @@ def test_non_convergence_is_an_error_naming_the_way_out(monkeypatch):
     model = DeepRelaxation(make_loss("quadratic", 2, a=1.0, c=[0.5, 0.0]), 2.0)
     with pytest.raises(RuntimeError, match=r"did not converge in 1 cycles.*solver = 'direct'"):
         solve_truncated_cell(model, [0.3, 0.1], [1.0, 0.5], 3.0, 1e-6, 0.02, solver="iterative")
+
+
+def mean_contraction(cycle, op, delta, cycles=8):
+    """Geometric mean of |c_k+1| / |c_k| over the corrections of the multigrid iteration."""
+    rhs = np.random.default_rng(1).normal(size=op.size)
+    omega, sizes = np.zeros(op.size), []
+    for _ in range(cycles + 1):
+        correction = cycle(rhs - op.apply(omega, delta))
+        omega += correction
+        sizes.append(np.max(np.abs(correction)))
+    return (sizes[-1] / sizes[1]) ** (1.0 / (cycles - 1))
+
+
+def test_coarsening_stops_before_the_cell_peclet_number_exceeds_its_bound(monkeypatch):
+    """d = 3, quadratic loss, gamma = 2, n = 3: the level at step 0.48 would have cell
+    Peclet ~2.2 and stall the cycle, so the hierarchy ends at step 0.24 (Peclet ~1.1)."""
+    model = DeepRelaxation(make_loss("quadratic", 3, a=1.0, c=[0.5, 0.0, 0.0]), 2.0)
+    xbar = np.array([0.3, 0.1, 0.0])
+
+    def drift(y):
+        return model.b(xbar, y)
+
+    made = []
+
+    def operator_at(step):
+        made.append(ball_operator(drift, 3, 3.0, step))
+        return made[-1]
+
+    fine = ball_operator(drift, 3, 3.0, 0.12)
+    cycle = ball_hierarchy(fine, operator_at, 1e-5)
+    assert len(cycle.levels) == len(made) == 2                      # the last one made was refused
+    assert made[0].peclet <= MAX_PECLET < made[-1].peclet
+    assert cycle.levels[-1][0].shape[0] == made[0].size > 2000     # stopped by Peclet, not by size
+    monkeypatch.setattr("hjb.multigrid.MAX_PECLET", np.inf)
+    unbounded = ball_hierarchy(fine, operator_at, 1e-5)
+    assert len(unbounded.levels) == 3
+    assert mean_contraction(cycle, fine, 1e-5) < 0.35 < 0.6 < mean_contraction(unbounded, fine, 1e-5)
+
+
+def test_iterative_solver_in_three_dimensions_agrees_with_superlu():
+    model = DeepRelaxation(make_loss("quadratic", 3, a=1.0, c=[0.5, 0.0, 0.0]), 2.0)
+    args = (model, [0.3, 0.1, 0.0], [1.0, 0.5, 0.0], 2.0, 1e-5, 0.15)
+    it = solve_truncated_cell(*args, solver="iterative")
+    direct = solve_truncated_cell(*args, solver="direct")
+    assert it.stats["levels"] >= 2
+    assert abs(it.delta_omega_at_center - direct.delta_omega_at_center) < 1e-12

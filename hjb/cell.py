@@ -84,6 +84,7 @@ class BallOperator:
     head); ``exit_rate`` (m,) the summed rates of the arms that end on the
     sphere (where omega = 0).  ``index`` maps the square grid of axis nodes
     ``axis`` (shape (2J+1,)*d) to unknowns (-1 outside, -2 on the sphere).
+    ``peclet`` is the largest cell Peclet number |b_k| t / 2 over the arms.
     """
 
     nodes: np.ndarray
@@ -95,7 +96,7 @@ class BallOperator:
     axis: np.ndarray
     step: float
     radius: float
-    peclet: float = 0.0
+    peclet: float
 
     @property
     def size(self) -> int:
@@ -261,7 +262,7 @@ class _Direct:
 
     max_corrections = MAX_REFINE
 
-    def __init__(self, op, A, delta, operator_at):
+    def __init__(self, A):
         # splu wants CSC; MMD on A^T + A suits the nearly symmetric 5-point pattern.
         self.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")
         self.stats = {}
@@ -329,8 +330,10 @@ def solve_truncated_cell(model: TwoScaleModel, xbar, pbar, n: float, delta: floa
     assembled = time.perf_counter()
     check_memory(12.0 * (3 * A.nnz + _fill_estimate(op.size, dim, solver)), f"the {solver} cell-problem solve",
                  key="solve.h")
-    inner = (_Direct if solver == "direct" else _Multigrid)(op, A, delta,
-                                                            lambda step: ball_operator(drift, dim, n, step))
+    if solver == "direct":
+        inner = _Direct(A)
+    else:
+        inner = _Multigrid(op, A, delta, lambda step: ball_operator(drift, dim, n, step))
     inner.stats["setup_time"] = time.perf_counter() - assembled
     omega, steps = inner(rhs), 0
     if refine or solver != "direct":

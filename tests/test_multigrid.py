@@ -65,7 +65,7 @@ def test_cycle_contracts_independently_of_h(h):
     op = ball_operator(drift, 2, n, h)
     cycle = ball_hierarchy(op, lambda step: ball_operator(drift, 2, n, step), delta)
     rhs = np.random.default_rng(0).normal(size=op.size)
-    direct = cell._Direct(op, op.matrix(delta), delta, None)
+    direct = cell._Direct(op.matrix(delta))
     exact, _, converged = cell._refine(direct, op, delta, rhs, direct(rhs))     # accurate to rounding
     assert converged
     omega, errors = np.zeros_like(rhs), []

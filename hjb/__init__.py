@@ -1,32 +1,55 @@
 """hjb: monotone finite-difference solvers for the PDEs of deep relaxation.
 
-See SPEC section 10 for the stable interface.
+The stable interface is SPEC section 10.  ``import hjb`` is cheap: each public
+name below is imported from its module the first time it is used (PEP 562),
+so ``hjb list`` and ``hjb show`` never load the solvers, and nothing imports
+matplotlib, dask or scipy.signal until a picture, a Dask sweep or an FFT needs it.
+
+Where things live (one concept per module)::
+
+    hjb.model, hjb.losses, hjb.grid, hjb.points, hjb.errors, hjb.limits, hjb.entropy
+    hjb.operators   monotone building blocks: generator, transport, ball, multigrid, quadrature
+    hjb.solvers     one module per PDE, each with its named step, and the shared march loop
+    hjb.hbar        effective_hamiltonian and its methods (one explicit registry)
+    hjb.stochastic  Euler-Maruyama paths, the feedback of a value, SGD
+    hjb.reference   exact and semi-analytic answers (SPEC section 9)
+    hjb.runner      case files, schema, the registry of kinds, sweeps, the runner
+    hjb.output      Result, HDF5 files, plots, summaries, tables
 """
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .case import Case, load_case
-from .effective import solve_effective, solve_egd
-from .eps_hjb import solve_eps_hjb
-from .errors import InputError
-from .grid import Grid
-from .hamiltonian import averaged_velocities, effective_hamiltonian
-from .io import load, save
-from .kinds import KINDS, run
-from .losses import Loss, make_loss
-from .model import AssumptionWarning, DeepRelaxation, TwoScaleModel
-from .reachable import reachable_interval, reachable_value
-from .result import Result
+import importlib
 
-# Modules that register further kinds of run or H-bar methods (imported for that
-# side effect as well as for their names).  One line per module.
-from .cell import solve_truncated_cell
-from .entropy import cole_hopf, local_entropy
-from . import kinds_core, kinds_cell, kinds_entropy, kinds_sde  # noqa: F401,E402  (register the kinds)
+from .version import __version__
 
-__all__ = [
-    "Case", "load_case", "run", "save", "load", "KINDS", "Result", "InputError",
-    "Loss", "make_loss", "TwoScaleModel", "DeepRelaxation", "AssumptionWarning", "Grid",
-    "effective_hamiltonian", "averaged_velocities", "solve_eps_hjb", "solve_effective",
-    "solve_egd", "reachable_interval", "reachable_value",
-    "solve_truncated_cell", "cole_hopf", "local_entropy",
-]
+#: public name -> module that defines it
+_EXPORTS = {
+    "Case": "hjb.runner.case", "load_case": "hjb.runner.case",
+    "run": "hjb.runner.run", "KINDS": "hjb.runner.registry",
+    "save": "hjb.output.hdf5", "load": "hjb.output.hdf5", "Result": "hjb.output.result",
+    "InputError": "hjb.errors", "NonFiniteError": "hjb.errors",
+    "Loss": "hjb.losses", "make_loss": "hjb.losses",
+    "TwoScaleModel": "hjb.model", "DeepRelaxation": "hjb.model", "AssumptionWarning": "hjb.model",
+    "Grid": "hjb.grid",
+    "effective_hamiltonian": "hjb.hbar.methods", "averaged_velocities": "hjb.hbar.velocities",
+    "solve_eps_hjb": "hjb.solvers.eps_hjb", "solve_effective": "hjb.solvers.effective",
+    "solve_egd": "hjb.solvers.effective", "solve_truncated_cell": "hjb.solvers.cell",
+    "solve_viscous_hj": "hjb.solvers.viscous", "moreau_envelope": "hjb.solvers.hopf_lax",
+    "reachable_interval": "hjb.reference.reachable", "reachable_value": "hjb.reference.reachable",
+    "cole_hopf": "hjb.entropy", "local_entropy": "hjb.entropy",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hjb' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value            # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

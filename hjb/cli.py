@@ -17,7 +17,8 @@ import time
 import traceback
 import warnings
 
-from .errors import InputError
+from .errors import InputError, NonFiniteError
+from .version import __version__
 
 log = logging.getLogger("hjb")
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="log what happens (-vv: more)")
     parser = _Parser(prog="hjb", description="Solvers for the PDEs of deep relaxation.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"hjb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a case file", parents=[common])
     run.add_argument("case")
@@ -54,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ci", action="store_true", help="apply the case's [ci] overrides (reduced resolution)")
     run.add_argument("--workers", type=_positive_int, default=None,
                      help="sweep members run on a local Dask cluster of N processes "
-                          "(default: one per core; 1 runs them serially)")
+                          "(default: serially, in this process)")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run sweep members on this Dask scheduler")
     run.add_argument("--resume", action="store_true",
                      help="keep the finished members of an interrupted sweep, compute the rest")
@@ -111,7 +113,7 @@ def _output_path(args, case) -> str:
 
 
 def cmd_run(args) -> int:
-    from .resources import SHARE_VARIABLE, parse_share
+    from .runner.environment import SHARE_VARIABLE, parse_share
     if args.max_memory_share is None:
         return _run(args)
     share = parse_share(args.max_memory_share, "--max-memory-share")
@@ -127,20 +129,24 @@ def cmd_run(args) -> int:
 
 
 def _run(args) -> int:
-    from .case import apply_ci, load_case
-    from .io import check_writable, save
-    from .kinds import run, sweep_members, validate
-    from .sweep import discard_partial
+    from .output.hdf5 import check_writable, save
+    from .runner.case import apply_ci, case_from_dict, load_case
+    from .runner.registry import kind_spec
+    from .runner.run import discard_partial, run
+    from .runner.sweep import sweep_members
+    from .runner.validate import validate
     if args.scheduler and args.workers:
         raise InputError("--scheduler", "use either --scheduler or --workers, not both")
-    case = load_case(args.case, args.set)
+    case = load_case(args.case)
     if args.ci:
         case = apply_ci(case)
-    members = sweep_members(validate(case))           # every input check before anything is written
+    case = case_from_dict(case.data, args.set, source=case.source)   # --set wins over [ci]
+    data = validate(case)                              # every input check before anything is written
+    members = sweep_members(kind_spec(data["kind"]), data)
     out = _output_path(args, case)
     check_writable(out, force=args.force)
     partial = out + ".partial"
-    workers = args.workers if args.workers else (os.cpu_count() or 1)
+    workers = args.workers                             # serial unless --workers or --scheduler
     log.info("%s: %s -> %s%s", case.kind, case.source, out,
              f" ({len(members)} sweep members)" if members else "")
     on_step, bar = _progress(args.quiet, "member" if members else "step")
@@ -173,7 +179,7 @@ class _Reported(Exception):
 
 
 def cmd_list(args) -> int:
-    from .case import load_case
+    from .runner.case import load_case
     folder = _cases_dir(args.cases)
     if not os.path.isdir(folder):
         raise InputError(folder, "no such case folder")
@@ -191,18 +197,18 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .io import load
-    from .summary import describe
+    from .output.hdf5 import load
+    from .runner.show import describe
     print("\n".join(describe(load(args.file))))
     return 0
 
 
 def cmd_plot(args) -> int:
-    from .io import load
-    from .plots import save_figure
+    from .output.hdf5 import load
+    from .runner.show import save_picture
     result = load(args.file)
     out = args.output or os.path.splitext(args.file)[0] + ".png"
-    save_figure(result, out, force=args.force)
+    save_picture(result, out, force=args.force)
     print(f"{result.kind}: wrote {out}")
     return 0
 
@@ -231,9 +237,11 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     _logging(getattr(args, "verbose", 0))
     warnings.formatwarning = lambda msg, cat, *a, **k: f"hjb: warning: {msg}\n"
-    previous = signal.getsignal(signal.SIGTERM)
+    # SIGTERM unwinds like Ctrl-C; SIGINT is honoured even when inherited as ignored
+    # (a shell starts background jobs with SIGINT ignored).
+    handlers = {signal.SIGTERM: _terminate, signal.SIGINT: signal.default_int_handler}
     try:
-        signal.signal(signal.SIGTERM, _terminate)
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     except ValueError:  # not the main thread (e.g. called from a worker thread)
         previous = None
     try:
@@ -257,17 +265,16 @@ def main(argv=None) -> int:
         print("hjb: out of memory (lower the resolution, or --max-memory-share to be refused earlier)",
               file=sys.stderr)
         return 1
+    except NonFiniteError as exc:
+        print(f"hjb: non-finite value: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
-        from .checks import NonFiniteError
-        if isinstance(exc, NonFiniteError):
-            print(f"hjb: non-finite value: {exc}", file=sys.stderr)
-            return 1
         traceback.print_exc()
         print(f"hjb: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in (previous or {}).items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -27,17 +27,15 @@ exponents are exponentiated.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.special import logsumexp
 
 from .errors import InputError
 from .grid import Grid
+from .limits import check_memory
 from .losses import Loss
-from .model import as_points
-from .resources import check_memory
+from .operators.quadrature import ORDER, panel_rule
+from .points import as_points
 
-#: Gauss-Legendre nodes per panel.
-ORDER = 8
 #: Panels per standard deviation of the integrand's peak.
 PANELS_PER_WIDTH = 2.0
 #: The integrand is dropped where it is below exp(-TAIL) times its value at y = x.
@@ -51,12 +49,12 @@ FFT_RANGE = 18.0
 
 def _check(beta, t):
     if not np.isfinite(beta) or not beta > 0:
-        raise InputError("solve.beta", f"must be positive and finite, got {beta:g}")
+        raise InputError("beta", f"must be positive and finite, got {beta:g}")
     if not t >= 0:
-        raise InputError("solve.t", f"must be non-negative, got {t:g}")
+        raise InputError("t", f"must be non-negative, got {t:g}")
 
 
-def _curvature(loss: Loss) -> float:
+def curvature_bound(loss: Loss) -> float:
     """A bound on |f''| used to size panels (1/scale^2 when Lip(grad f) is infinite)."""
     return float(loss.lip) if np.isfinite(loss.lip) else 1.0 / loss.scale**2
 
@@ -66,18 +64,15 @@ def _log_integral(loss: Loss, x: np.ndarray, beta: float, t: float, moments: boo
     d = loss.dim
     excess = np.maximum(loss.value(x) - loss.lower, 0.0) + TAIL / beta
     radius = np.sqrt(2.0 * t * excess)                                       # (n,)
-    width = np.sqrt(t / (beta * (1.0 + t * _curvature(loss))))
+    width = np.sqrt(t / (beta * (1.0 + t * curvature_bound(loss))))
     panel = min(width, loss.scale) / PANELS_PER_WIDTH
     per_side = max(int(np.ceil(np.max(radius) / panel)), 1)
     nodes_1d = 2 * per_side * ORDER
     if nodes_1d**d > 4_000_000:
-        raise InputError("solve.beta", f"quadrature needs {nodes_1d}^{d} nodes per point at beta = {beta:g}; "
+        raise InputError("beta", f"quadrature needs {nodes_1d}^{d} nodes per point at beta = {beta:g}; "
                          "use the grid routine (cole_hopf_grid) in d >= 2")
-    s, w = np.polynomial.legendre.leggauss(ORDER)
-    edges = np.linspace(-1.0, 1.0, 2 * per_side + 1)
-    half = 0.5 * np.diff(edges)
-    std = (edges[:-1, None] + half[:, None] * (s[None, :] + 1.0)).ravel()
-    lw = np.log((half[:, None] * w[None, :]).ravel())
+    std, weights = panel_rule(per_side)
+    lw = np.log(weights)
     std = np.stack([g.ravel() for g in np.meshgrid(*([std] * d), indexing="ij")], axis=-1)   # (q, d)
     lw = sum(g.ravel() for g in np.meshgrid(*([lw] * d), indexing="ij"))                    # (q,)
     q = len(lw)
@@ -100,7 +95,7 @@ def _log_integral(loss: Loss, x: np.ndarray, beta: float, t: float, moments: boo
 def local_entropy(loss: Loss, gamma: float, x):
     """F(x, gamma) and grad_x F = -gamma (x - m(x)) at the points x (n, d): arrays (n,), (n, d)."""
     if not gamma > 0:
-        raise InputError("model.gamma", f"must be positive, got {gamma:g}")
+        raise InputError("gamma", f"must be positive, got {gamma:g}")
     x = as_points(x, loss.dim)
     log_i, mean = _log_integral(loss, x, 1.0, 1.0 / gamma, moments=True)
     return log_i, -gamma * (x - mean)
@@ -170,6 +165,7 @@ def _kernel_1d(axis, s):
 
 
 def _fft_convolve(values, grid: Grid, s):
+    from scipy.signal import fftconvolve   # scipy.signal pulls in scipy.stats (~1 s): only when used
     kernel = np.exp(_kernel_1d(grid.axes[0], s))
     for axis in grid.axes[1:]:
         kernel = np.multiply.outer(kernel, np.exp(_kernel_1d(axis, s)))
@@ -190,11 +186,3 @@ def _logsumexp_axis(log_values, k, axis, s):
     for start in range(0, len(flat), step):
         out[start:start + step] = logsumexp(flat[start:start + step, None, :] + kern[None], axis=-1)
     return np.moveaxis(out.reshape(moved.shape), -1, k)
-
-
-def quadratic_cole_hopf(a: float, c, beta: float, x, t: float) -> np.ndarray:
-    """The closed form for f = a/2 |y - c|^2 (SPEC section 9):
-    u = a |x - c|^2 / (2 (1 + a t)) + (d / (2 beta)) log(1 + a t)."""
-    x = np.asarray(x, float)
-    d = x.shape[-1]
-    return a * np.sum((x - c) ** 2, axis=-1) / (2.0 * (1.0 + a * t)) + d / (2.0 * beta) * np.log1p(a * t)

@@ -1,12 +1,17 @@
-"""The one exception type for user mistakes.
+"""The two kinds of failure hjb reports, and the guard that finds non-finite values.
 
 Anything a user can get wrong (a case key, a parameter value, a grid that
-cannot work) raises :class:`InputError`.  The CLI turns it into one line on
-stderr and exit code 2; everything else is an internal failure (exit 1).
+cannot work) raises :class:`InputError`, named after the offending argument;
+the run layer renames solver arguments into case keys (``eps`` becomes
+``solve.eps``) and the CLI prints one line and exits with code 2.  A NaN or Inf
+produced by a solve raises :class:`NonFiniteError` (exit code 1) naming the
+solver, the step and the grid node.
 """
 from __future__ import annotations
 
 import difflib
+
+import numpy as np
 
 
 class InputError(ValueError):
@@ -25,3 +30,21 @@ def did_you_mean(word: str, choices) -> str:
     """A ``(did you mean 'x'?)`` suffix, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class NonFiniteError(RuntimeError):
+    """A NaN or Inf appeared in a solve (an internal failure: exit code 1)."""
+
+
+def check_finite(values: np.ndarray, solver: str, step: int, coordinates: dict) -> None:
+    """Raise NonFiniteError naming the solver, the step and the first bad grid node.
+
+    ``coordinates`` maps axis names to 1-D node arrays, in the axis order of ``values``.
+    """
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    index = np.unravel_index(int(np.argmax(bad.ravel())), values.shape)
+    where = ", ".join(f"{name} = {nodes[i]:.6g}" for (name, nodes), i in zip(coordinates.items(), index))
+    raise NonFiniteError(f"{solver}: {values.ravel()[np.ravel_multi_index(index, values.shape)]} "
+                         f"at step {step} at {where}")

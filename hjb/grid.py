@@ -8,6 +8,11 @@ import numpy as np
 from .errors import InputError
 
 
+def coordinate_names(name: str, dim: int) -> list:
+    """'x' in d = 1, 'x1', 'x2', ... in higher dimension (SPEC section 10); likewise for y."""
+    return [name] if dim == 1 else [f"{name}{k + 1}" for k in range(dim)]
+
+
 @dataclass(frozen=True)
 class Axis:
     lower: float
@@ -72,10 +77,7 @@ class Grid:
 
     @property
     def coordinate_names(self) -> list:
-        """'x' in d = 1, 'x1', 'x2', ... in higher dimension (SPEC section 10)."""
-        if self.dim == 1:
-            return [self.name]
-        return [f"{self.name}{k + 1}" for k in range(self.dim)]
+        return coordinate_names(self.name, self.dim)
 
     def coordinates(self) -> dict:
         return {n: a.nodes for n, a in zip(self.coordinate_names, self.axes)}

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError, did_you_mean
+from .points import as_point
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,7 @@ class Loss:
 
 def _vector(name: str, value, dim: int) -> np.ndarray:
     """A centre given as a scalar (all components) or a list of length d."""
-    arr = np.atleast_1d(np.asarray(value, dtype=float))
-    if arr.shape == (1,):
-        arr = np.full(dim, arr[0])
-    if arr.shape != (dim,):
-        raise InputError(f"model.loss.{name}", f"needs {dim} components, got {len(arr)}")
-    return arr
+    return as_point(value, dim, f"model.loss.{name}", broadcast=True)
 
 
 def _positive(name: str, value) -> float:

@@ -25,18 +25,6 @@ class AssumptionWarning(UserWarning):
     """A case outside the hypotheses of the convergence theorems (it still runs)."""
 
 
-def as_points(z, dim: int) -> np.ndarray:
-    """Points as an array of shape (n, d); in d = 1 a flat list is accepted."""
-    arr = np.asarray(z, dtype=float)
-    if dim == 1 and (arr.ndim == 0 or arr.shape[-1] != 1):
-        arr = arr[..., None]
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.shape[-1] != dim:
-        raise InputError("x", f"points must have {dim} components, got shape {arr.shape}")
-    return arr.reshape(-1, dim)
-
-
 def _check_controls(controls) -> tuple[float, float]:
     try:
         lo, hi = (float(c) for c in controls)

@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from hjb import DeepRelaxation, make_loss  # noqa: E402
-from hjb.cell import solve_truncated_cell  # noqa: E402
-from hjb.tables import Table  # noqa: E402
+from hjb.solvers.cell import solve_truncated_cell  # noqa: E402
+from hjb.output.tables import Table  # noqa: E402
 
 
 def main(argv=None):

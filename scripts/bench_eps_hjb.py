@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 
 import hjb
-from hjb.tables import Table
+from hjb.output.tables import Table
+from hjb.solvers.eps_hjb import DEFAULT_COURANT
 
 
 def main(argv=None):
@@ -46,7 +47,7 @@ def main(argv=None):
     near = np.abs(gy.axes[0].nodes - x0) <= 1.0
     table = Table(["scheme", "eps", "steps", "wall s", "ns/node/step", "err y=x", "max err |y-x|<=1"],
                   caption=f"eps-HJB, wide_narrow, gamma 5, T {T}, {points} x {points}")
-    courants = [hjb.eps_hjb.COURANT] + ([1.0] if args.compare else [])
+    courants = [DEFAULT_COURANT] + ([1.0] if args.compare else [])
     hjb.solve_eps_hjb(model, gx, gy, T, 1.0)          # warm-up: first-touch of memory, lazy imports
     for courant in courants:
         for eps in (1.0, 1e-2, 1e-4, 1e-6):

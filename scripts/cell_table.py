@@ -22,10 +22,10 @@ import warnings
 import numpy as np
 
 from hjb import AssumptionWarning, DeepRelaxation, effective_hamiltonian, make_loss
-from hjb.cell import solve_truncated_cell
-from hjb.plots import cell_error_map, write_figure
-from hjb.sweep import parallel_map
-from hjb.tables import Table, script_parser
+from hjb.solvers.cell import solve_truncated_cell
+from hjb.output.figures import cell_error_map, write_figure
+from hjb.runner.dask import parallel_map
+from hjb.output.tables import Table, script_parser
 
 # xbar is a node of every grid used (4h divides it), so the kink of h(y) at y = xbar sits on a
 # node and the grid error has a clean expansion in h^2 (Richardson needs that).

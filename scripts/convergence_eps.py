@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 import hjb
-from hjb.plots import convergence, write_figure
-from hjb.tables import Table, observed_order, script_parser, successive_orders
+from hjb.output.figures import convergence, write_figure
+from hjb.output.tables import Table, observed_order, script_parser, successive_orders
 
 #: loss -> (unused, loss table, gamma, half-width of the x and y boxes)
 CASES = {
@@ -33,7 +33,7 @@ def _sweep(loss_name: str, eps_values, points: int, T: float, workers, scheduler
     axis = {"lower": -half, "upper": half, "points": points}
     case = {"kind": "eps_hjb", "model": {"gamma": gamma, "loss": dict(params)},
             "grid": {"x": axis, "y": dict(axis)}, "solve": {"T": T, "eps": list(eps_values)}}
-    result = hjb.run(hjb.case.case_from_dict(case), workers=workers, scheduler=scheduler)
+    result = hjb.run(hjb.runner.case.case_from_dict(case), workers=workers, scheduler=scheduler)
     return [member["value"] for member in result.members.values()], result
 
 

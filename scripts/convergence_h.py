@@ -15,10 +15,10 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 import hjb
-from hjb.generator import reflecting_generator
-from hjb.plots import convergence, write_figure
-from hjb.sweep import parallel_map
-from hjb.tables import Table, observed_order, script_parser
+from hjb.operators.generator import reflecting_generator
+from hjb.output.figures import convergence, write_figure
+from hjb.runner.dask import parallel_map
+from hjb.output.tables import Table, observed_order, script_parser
 
 T = 0.5
 
@@ -47,7 +47,7 @@ def eps_hjb_scheme(sizes):
         gx, gy = hjb.Grid.box(-2, 2, n), hjb.Grid.box(-2, 2, 21, name="y")
         x = gx.axes[0].nodes
         far = c + (x - c) * np.exp(-T)
-        exact = np.array([hjb.reachable.minimum_on_interval(model.g, min(a, b), max(a, b))
+        exact = np.array([hjb.reference.reachable.minimum_on_interval(model.g, min(a, b), max(a, b))
                           for a, b in zip(x, far)])
         V = hjb.solve_eps_hjb(model, gx, gy, T, 1e-3).value
         yield gx.steps[0], np.max(np.abs(V[:, 10] - exact))
@@ -87,8 +87,8 @@ def cell_problem(sizes):
 
 def viscous(beta):
     def study(sizes):
-        from hjb.entropy import quadratic_cole_hopf
-        from hjb.viscous import solve_viscous_hj
+        from hjb.reference.quadratic import quadratic_cole_hopf
+        from hjb.solvers.viscous import solve_viscous_hj
         loss, t = hjb.make_loss("quadratic", a=1.0, c=0.5), 0.5
         for size in sizes:
             grid = hjb.Grid.box(-3, 3, size)

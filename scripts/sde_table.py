@@ -25,9 +25,10 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
 import hjb
-from hjb.sde import FeedbackControl, entropic_gradient_descent, fast_time_scale, simulate
-from hjb.sweep import parallel_map
-from hjb.tables import Table, observed_order, script_parser
+from hjb.stochastic.feedback import FeedbackControl
+from hjb.stochastic.two_scale import entropic_gradient_descent, fast_time_scale, simulate
+from hjb.runner.dask import parallel_map
+from hjb.output.tables import Table, observed_order, script_parser
 
 Z95 = 1.96
 

@@ -21,11 +21,11 @@ import numpy as np
 
 import hjb
 from hjb.entropy import cole_hopf_whole_space
-from hjb.hopf_lax import moreau_envelope
+from hjb.solvers.hopf_lax import moreau_envelope
 from hjb.landscape import minima_measures
-from hjb.plots import curve_panels, write_figure
-from hjb.tables import Table, script_parser
-from hjb.viscous import solve_viscous_hj
+from hjb.output.figures import curve_panels, write_figure
+from hjb.output.tables import Table, script_parser
+from hjb.solvers.viscous import solve_viscous_hj
 
 WINDOW = 2.5
 FLAT = 0.05

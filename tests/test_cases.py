@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import hjb
-from hjb.case import apply_ci
+from hjb.runner.case import apply_ci
 from hjb.cli import main
-from hjb.kinds import validate
+from hjb.runner.validate import validate
 
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases")
 CASES = sorted(glob.glob(os.path.join(FOLDER, "*.toml")))

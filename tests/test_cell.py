@@ -6,9 +6,10 @@ from scipy.special import i0
 
 import hjb
 from hjb import DeepRelaxation, InputError, TwoScaleModel, make_loss
-from hjb.case import case_from_dict
-from hjb.cell import ball_operator, solve_truncated_cell
-from hjb.tables import observed_order
+from hjb.runner.case import case_from_dict
+from hjb.operators.ball import ball_operator
+from hjb.solvers.cell import solve_truncated_cell
+from hjb.output.tables import observed_order
 
 A_, C_, GAMMA = 1.0, 0.5, 2.0
 

@@ -19,8 +19,10 @@ import tomli_w
 
 import hjb
 from hjb.cli import main
-from hjb.plots import PLOTTERS, figure, save_figure
-from hjb.result import Result
+from hjb.runner.case import case_from_dict
+from hjb.runner.registry import KINDS
+from hjb.runner.show import picture as figure, save_picture as save_figure
+from hjb.output.result import Result
 
 CASE = {
     "kind": "eps_hjb", "title": "cli test",
@@ -288,7 +290,7 @@ def test_every_kind_has_a_picture(tmp_path, kind):
     for ax in fig.axes:
         if ax.get_label() != "<colorbar>":
             assert ax.get_xlabel(), kind                              # every panel has labelled axes
-    assert kind in PLOTTERS or kind == "some_future_kind"
+    assert (kind in KINDS and KINDS[kind].plot is not None) or kind == "some_future_kind"
 
 
 @pytest.mark.parametrize("kind,extra", [
@@ -300,7 +302,7 @@ def test_pictures_of_real_results(kind, extra):
             "egd": dict(CASE, kind="egd", grid={"x": CASE["grid"]["x"]}, solve={"T": 0.2}),
             "hbar": {"kind": "hbar", "title": "cli test", "model": CASE["model"],
                      "solve": {"x": [0.0, 1.0, 0.0, 1.0], "p": [1.0, 1.0, -1.0, -1.0]}}}[kind]
-    fig = figure(hjb.run(hjb.case.case_from_dict(data, extra)))
+    fig = figure(hjb.run(case_from_dict(data, extra)))
     assert fig._suptitle.get_text().startswith("cli test\n" + kind) and "γ = 2" in fig._suptitle.get_text()
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert panels and all(ax.get_xlabel() and ax.get_ylabel() for ax in panels)

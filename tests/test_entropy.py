@@ -4,9 +4,10 @@ import pytest
 from scipy.integrate import quad
 
 from hjb import Grid, InputError, make_loss
-from hjb.entropy import cole_hopf, cole_hopf_grid, local_entropy, quadratic_cole_hopf
+from hjb.entropy import cole_hopf, cole_hopf_grid, local_entropy
+from hjb.reference.quadratic import quadratic_cole_hopf
 from hjb.model import DeepRelaxation
-from hjb.quadrature import gibbs_mean
+from hjb.operators.quadrature import gibbs_mean
 
 A, C = 1.3, 0.5
 
@@ -103,8 +104,8 @@ def test_grid_route_stable_at_beta_1000_where_fft_is_not():
     assert np.max(np.abs(fft - exact)[inner]) > 1e-3
 
 
-@pytest.mark.parametrize("beta,t,key", [(0.0, 1.0, "solve.beta"), (-1.0, 1.0, "solve.beta"),
-                                        (1.0, -0.5, "solve.t")])
+@pytest.mark.parametrize("beta,t,key", [(0.0, 1.0, "beta"), (-1.0, 1.0, "beta"),
+                                        (1.0, -0.5, "t")])
 def test_bad_input_names_the_key(beta, t, key):
     loss = make_loss("quadratic", 1)
     with pytest.raises(InputError) as err:

@@ -5,8 +5,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import hjb
-from hjb.generator import bernoulli, reflecting_generator
-from hjb.tables import observed_order
+from hjb.operators.generator import bernoulli, reflecting_generator
+from hjb.output.tables import observed_order
 
 
 def _drift(shape, rng):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import hjb
-from hjb.quadrature import gibbs_mean
+from hjb.operators.quadrature import gibbs_mean
 from conftest import quadratic_hbar
 
 
@@ -68,5 +68,5 @@ def test_general_model_hamiltonian_takes_the_max_over_controls():
 
 
 def test_bad_method_is_named(quadratic_model):
-    with pytest.raises(hjb.InputError, match="solve.method"):
+    with pytest.raises(hjb.InputError, match="^method: unknown method"):
         hjb.effective_hamiltonian(quadratic_model, [0.0], [1.0], method="magic")

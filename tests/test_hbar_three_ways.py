@@ -68,7 +68,7 @@ def test_d2_wide_narrow_three_ways():
 
 
 def test_hbar_kind_runs_the_markov_and_cell_methods():
-    from hjb.case import case_from_dict
+    from hjb.runner.case import case_from_dict
     data = {"kind": "hbar", "model": {"dim": 1, "gamma": GAMMA, "loss": {"name": "quadratic", "a": A_, "c": 0.5}},
             "solve": {"x": [0.3, -1.0], "p": [1.0, 1.0], "method": "markov"}}
     exact = closed_form(0.5, np.array([[0.3], [-1.0]]), np.array([[1.0], [1.0]]))

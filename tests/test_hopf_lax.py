@@ -7,8 +7,9 @@ import pytest
 import hjb
 from hjb import Grid, InputError, make_loss
 from hjb.entropy import cole_hopf
-from hjb.hopf_lax import godunov_hopf_lax, moreau_envelope, quadratic_prox
-from hjb.tables import observed_order
+from hjb.solvers.hopf_lax import godunov_hopf_lax, moreau_envelope
+from hjb.reference.quadratic import quadratic_prox
+from hjb.output.tables import observed_order
 
 
 def test_quadratic_envelope_and_prox_closed_form_1d_2d():
@@ -91,7 +92,7 @@ def test_vanishing_viscosity_cole_hopf_tends_to_hopf_lax_at_rate_one_over_beta()
 def test_bad_time():
     with pytest.raises(InputError) as err:
         moreau_envelope(make_loss("quadratic", 1), [0.0], -0.1)
-    assert err.value.key == "solve.t"
+    assert err.value.key == "t"
 
 
 @pytest.mark.parametrize("t", [0.2, 0.5, 1.0])

@@ -4,8 +4,8 @@ import pytest
 
 import hjb
 from hjb import InputError, TwoScaleModel
-from hjb.invariant import invariant_measure
-from hjb.tables import observed_order
+from hjb.solvers.invariant import invariant_measure
+from hjb.output.tables import observed_order
 
 BOX = ([-4.0, -4.0], [4.0, 4.0])
 
@@ -45,7 +45,7 @@ def test_rotated_drift_keeps_the_gibbs_measure(c):
 
 
 def test_invariant_vector_solves_the_balance_equations():
-    from hjb.generator import reflecting_generator
+    from hjb.operators.generator import reflecting_generator
     model = rotated_model(2.0)
     mu = invariant_measure(model, [0.0, 0.0], points=61)
     drift = model.b(None, mu.grid.nodes())

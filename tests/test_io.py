@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import hjb
-from hjb.case import case_from_dict
+from hjb.runner.case import case_from_dict
 from hjb.errors import InputError
 
 EPS_HJB = {
@@ -118,7 +118,7 @@ def test_interrupted_save_leaves_previous_file_and_no_temporary(tmp_path, monkey
     def interrupted(group, res):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(hjb.io, "_write", interrupted)
+    monkeypatch.setattr(hjb.output.hdf5, "_write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         hjb.save(result, path, force=True)
     assert path.read_bytes() == b"precious" and os.listdir(tmp_path) == ["r.h5"]

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-import hjb.cell as cell
+import hjb.solvers.ball_solve as ball_solve
 from hjb import DeepRelaxation, TwoScaleModel, make_loss
-from hjb.cell import ball_operator, solve_truncated_cell
-from hjb.multigrid import MAX_PECLET, ball_hierarchy, prolongation
+from hjb.operators.ball import ball_operator
+from hjb.solvers.cell import solve_truncated_cell
+from hjb.operators.multigrid import MAX_PECLET, ball_hierarchy, prolongation
 
 
 def confining(y):
@@ -65,8 +66,8 @@ def test_cycle_contracts_independently_of_h(h):
     op = ball_operator(drift, 2, n, h)
     cycle = ball_hierarchy(op, lambda step: ball_operator(drift, 2, n, step), delta)
     rhs = np.random.default_rng(0).normal(size=op.size)
-    direct = cell._Direct(op.matrix(delta))
-    exact, _, converged = cell._refine(direct, op, delta, rhs, direct(rhs))     # accurate to rounding
+    direct = ball_solve._Direct(op.matrix(delta))
+    exact, _, converged = ball_solve.refine(direct, op, delta, rhs, direct(rhs))     # accurate to rounding
     assert converged
     omega, errors = np.zeros_like(rhs), []
     for _ in range(6):
@@ -91,7 +92,7 @@ def test_iterative_solver_handles_a_non_gradient_drift():
 
 
 def test_non_convergence_is_an_error_naming_the_way_out(monkeypatch):
-    monkeypatch.setattr(cell._Multigrid, "max_corrections", 1)
+    monkeypatch.setattr(ball_solve._Multigrid, "max_corrections", 1)
     model = DeepRelaxation(make_loss("quadratic", 2, a=1.0, c=[0.5, 0.0]), 2.0)
     with pytest.raises(RuntimeError, match=r"did not converge in 1 cycles.*solver = 'direct'"):
         solve_truncated_cell(model, [0.3, 0.1], [1.0, 0.5], 3.0, 1e-6, 0.02, solver="iterative")
@@ -128,7 +129,7 @@ def test_coarsening_stops_before_the_cell_peclet_number_exceeds_its_bound(monkey
     assert len(cycle.levels) == len(made) == 2                      # the last one made was refused
     assert made[0].peclet <= MAX_PECLET < made[-1].peclet
     assert cycle.levels[-1][0].shape[0] == made[0].size > 2000     # stopped by Peclet, not by size
-    monkeypatch.setattr("hjb.multigrid.MAX_PECLET", np.inf)
+    monkeypatch.setattr("hjb.operators.multigrid.MAX_PECLET", np.inf)
     unbounded = ball_hierarchy(fine, operator_at, 1e-5)
     assert len(unbounded.levels) == 3
     assert mean_contraction(cycle, fine, 1e-5) < 0.35 < 0.6 < mean_contraction(unbounded, fine, 1e-5)

@@ -2,7 +2,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from hjb import plots
+from hjb.output import figures as plots
 
 
 def _drawn(path):

@@ -13,9 +13,9 @@ from scipy.integrate import solve_ivp
 
 import hjb
 from hjb import DeepRelaxation, InputError, Result, make_loss
-from hjb.case import case_from_dict
-from hjb.sde import check_step, entropic_gradient_descent, fast_time_scale, simulate
-from hjb.tables import observed_order
+from hjb.runner.case import case_from_dict
+from hjb.stochastic.two_scale import check_step, entropic_gradient_descent, fast_time_scale, simulate
+from hjb.output.tables import observed_order
 
 A, C, GAMMA = 1.0, 0.5, 2.0
 
@@ -109,10 +109,10 @@ def test_step_must_resolve_eps():
     check_step(model, 1e-3, bound)
     with pytest.raises(InputError) as err:
         simulate(model, 0.0, 0.0, 1.0, 1e-3, 2 * bound, 10)
-    assert err.value.key == "solve.dt" and "does not resolve eps" in err.value.message
+    assert err.value.key == "dt" and "does not resolve eps" in err.value.message
     with pytest.raises(InputError) as err:
         simulate(model, 0.0, 0.0, 1.0, 1e-3, bound, 0)
-    assert err.value.key == "solve.paths"
+    assert err.value.key == "paths"
 
 
 def _case(solve, model=None):

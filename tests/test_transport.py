@@ -1,6 +1,6 @@
 import numpy as np
 
-from hjb.transport import CharacteristicTransport, foot_interpolation
+from hjb.operators.transport import CharacteristicTransport, foot_interpolation
 
 
 def test_below_courant_one_the_step_is_the_upwind_difference():

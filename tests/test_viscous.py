@@ -6,9 +6,10 @@ import pytest
 
 import hjb
 from hjb import Grid, InputError, make_loss
-from hjb.entropy import cole_hopf, quadratic_cole_hopf
-from hjb.tables import observed_order
-from hjb.viscous import diffusion_matrix, godunov_hamiltonian, solve_viscous_hj, step_bound
+from hjb.entropy import cole_hopf
+from hjb.reference.quadratic import quadratic_cole_hopf
+from hjb.output.tables import observed_order
+from hjb.solvers.viscous import diffusion_matrix, godunov_hamiltonian, solve_viscous_hj, step_bound
 
 
 def _sup_error(sol, exact, window):
@@ -102,16 +103,16 @@ def test_discrete_comparison_principle_and_constants():
 def test_bad_input():
     loss = make_loss("quadratic", 1)
     grid = Grid.box(-1, 1, 21)
-    for kwargs, key in (({"beta": 0.0}, "solve.beta"), ({"beta": -2.0}, "solve.beta")):
+    for kwargs, key in (({"beta": 0.0}, "beta"), ({"beta": -2.0}, "beta")):
         with pytest.raises(InputError) as err:
             solve_viscous_hj(loss, grid, 1.0, **kwargs)
         assert err.value.key == key
     with pytest.raises(InputError) as err:
         solve_viscous_hj(loss, grid, -1.0, 1.0)
-    assert err.value.key == "solve.t"
+    assert err.value.key == "t"
     with pytest.raises(InputError) as err:
         solve_viscous_hj(loss, grid, 1.0, 1.0, dt=1.0)
-    assert err.value.key == "solve.dt"
+    assert err.value.key == "dt"
 
 
 CASES = os.path.join(os.path.dirname(__file__), "..", "cases")

@@ -1,0 +1,147 @@
+"""Result files (HDF5, SPEC section 10), written atomically, read back as :class:`Result`.
+
+Layout: root attributes ``hjb_version``, ``kind``, ``case``, ``created``;
+coordinates as 1-D datasets attached as dimension scales (so xarray with the
+h5netcdf engine sees named coordinates); one dataset per result array; a sweep
+stores one group per member.  An axis that is not a coordinate (``pair``,
+``candidate``, ``component``, ``path``) gets a netCDF-4 "dimension without
+variable" scale, so that every axis of every dataset has a name in xarray.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import h5py
+import numpy as np
+
+from ..version import __version__
+from .atomic import atomic_path, temporary_beside
+from ..errors import InputError
+from .result import Result
+
+
+#: The NAME of a netCDF-4 dimension scale that is not a variable (followed by its length).
+NOT_A_VARIABLE = "This is a netCDF dimension but not a netCDF variable."
+
+
+def _index_scales(group: h5py.Group, result: Result) -> None:
+    """A bare dimension scale for every axis name that is not a coordinate."""
+    sizes = {}
+    for name, values in result.data.items():
+        for dim, n in zip(result.dims[name], values.shape):
+            if dim not in result.coords:
+                if sizes.setdefault(dim, n) != n:
+                    raise ValueError(f"axis '{dim}' has lengths {sizes[dim]} and {n}")
+    for dim, n in sizes.items():
+        if dim in result.data:
+            raise ValueError(f"'{dim}' names both an axis and a dataset; use a coordinate instead")
+        ds = group.create_dataset(dim, shape=(n,), dtype="f4")
+        ds.make_scale(f"{NOT_A_VARIABLE}{n:10d}")
+
+
+def _attribute(value):
+    """Attribute values HDF5 (and netCDF readers) store as they are; others as JSON text."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, float, str, np.integer, np.floating)):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    return json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+
+
+def _write(group: h5py.Group, result: Result) -> None:
+    for name, values in result.coords.items():
+        ds = group.create_dataset(name, data=np.asarray(values))
+        ds.make_scale(name)
+    _index_scales(group, result)
+    for name, values in result.data.items():
+        if name in result.coords:
+            continue
+        ds = group.create_dataset(name, data=values, compression="gzip" if values.size > 4096 else None)
+        ds.attrs["dims"] = ",".join(result.dims[name])
+        for axis, dim in enumerate(result.dims[name]):
+            ds.dims[axis].attach_scale(group[dim])
+    for key, value in result.attrs.items():
+        if value is not None:
+            group.attrs[key] = _attribute(value)
+    for member, sub in result.members.items():
+        _write(group.create_group(member), sub)
+
+
+def save(result: Result, path, force: bool = False) -> str:
+    """Write ``result`` to ``path`` through a temporary file in the same directory.
+
+    An existing file is kept unless ``force``; an interrupted write leaves no
+    partial file behind.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path) and not force:
+        raise InputError(path, "exists already; pass --force (force=True) to overwrite it")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as fh:
+        fh.attrs["hjb_version"] = __version__
+        fh.attrs["kind"] = result.kind
+        fh.attrs["case"] = result.case_text
+        fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        _write(fh, result)
+    return path
+
+
+def check_writable(path, force: bool = False) -> None:
+    """Refuse early (before a long solve) an output that exists or cannot be written."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not force:
+        raise InputError(path, "exists already; pass --force to overwrite it")
+    os.unlink(temporary_beside(path))
+
+
+def _attr(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _is_index(item: h5py.Dataset) -> bool:
+    return NOT_A_VARIABLE in str(_attr(item.attrs.get("NAME", b"")))
+
+
+def _read(group: h5py.Group, kind: str) -> Result:
+    result = Result(kind)
+    for name, item in group.items():
+        if isinstance(item, h5py.Group):
+            result.members[name] = _read(item, kind)
+        elif item.is_scale and not _is_index(item):
+            result.coords[name] = item[()]
+    for name, item in group.items():
+        if isinstance(item, h5py.Dataset) and not item.is_scale:
+            dims = tuple(str(_attr(item.attrs["dims"])).split(",")) if item.attrs.get("dims") else ()
+            result.add(name, item[()], dims if len(dims) == item.ndim else tuple(f"dim{i}" for i in range(item.ndim)))
+    result.attrs = {k: _attr(v) for k, v in group.attrs.items()
+                    if k not in ("hjb_version", "kind", "case", "created")}
+    order = result.attrs.get("member_order")
+    if isinstance(order, str) and set(order.split("\n")) == set(result.members):
+        result.members = {name: result.members[name] for name in order.split("\n")}
+    return result
+
+
+def load(path) -> Result:
+    """Read a result file written by :func:`save`."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(path, "result file not found")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError:
+        raise InputError(path, "not an HDF5 result file") from None
+    with fh:
+        if "kind" not in fh.attrs:
+            raise InputError(path, "not an hjb result file (no 'kind' attribute)")
+        result = _read(fh, str(_attr(fh.attrs["kind"])))
+        result.case_text = str(_attr(fh.attrs.get("case", "")))
+        result.attrs.update(created=str(_attr(fh.attrs.get("created", ""))),
+                            hjb_version=str(_attr(fh.attrs.get("hjb_version", ""))))
+    return result

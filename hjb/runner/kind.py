@@ -1,0 +1,56 @@
+"""What a kind of run is: its schema, its checks, its runner, its picture and its headline.
+
+Each module of :mod:`hjb.runner.kinds` defines its :class:`KindSpec` (or
+several) and nothing else registers anything; :mod:`hjb.runner.registry` lists
+the kind modules explicitly.  Solvers raise errors about their own arguments
+(``eps``, ``x_grid``); :meth:`KindSpec.case_key` turns such a name into the
+case key it comes from (``solve.eps``, ``grid.x``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..errors import InputError
+
+#: Solver argument names that are not [solve] keys, and the case keys they come from.
+ARGUMENTS = {"x_grid": "grid.x", "y_grid": "grid.y", "steps": "solve", "dim": "model.dim",
+             "gamma": "model.gamma", "controls": "model.controls"}
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of run.
+
+    ``solve`` is the schema of its [solve] table ({key: Key}), ``grids`` the grid
+    blocks it needs, ``model`` the schema of [model] (None: the two-scale MODEL).
+    ``runner(data, on_step) -> Result`` solves validated case data; ``check(data)``
+    runs after the schemas and before any solve (cross-key mistakes);
+    ``plot(fig, result)`` draws its natural picture and ``headline(result)``
+    returns the lines ``hjb show`` prints for it; ``memory(data)`` estimates
+    the bytes a solve needs.  ``arguments`` maps further solver argument names
+    to case keys.
+    """
+
+    name: str
+    solve: dict
+    runner: Callable
+    grids: tuple = ()
+    model: Optional[dict] = None
+    check: Optional[Callable] = None
+    plot: Optional[Callable] = None
+    headline: Optional[Callable] = None
+    arguments: dict = field(default_factory=dict)
+
+    def case_key(self, key: str) -> str:
+        """The case key behind a solver argument name (unchanged if it is one already)."""
+        if key in self.arguments:
+            return self.arguments[key]
+        if key in self.solve:
+            return f"solve.{key}"
+        if key == "grid" and len(self.grids) == 1:
+            return f"grid.{self.grids[0]}"
+        return ARGUMENTS.get(key, key)
+
+    def in_case_terms(self, exc: InputError) -> InputError:
+        return InputError(self.case_key(exc.key), exc.message)

@@ -1,0 +1,178 @@
+"""Kind ``sde``: Euler-Maruyama paths of (S_eps) or of (CS_eps) under the optimal feedback
+(SPEC sections 6 and 10).  Stores X_T and g(X_T) of every path; for control "none"
+(u = 1) also the entropic gradient descent X-hat(T) from x0 (attribute x_hat_T).
+"""
+from __future__ import annotations
+
+import os
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
+import numpy as np
+
+from ...errors import InputError
+from ...output.hdf5 import load
+from ...output.plots import members
+from ...output.result import Result
+from ...output.summary import fmt
+from ...points import as_point
+from ...stochastic.feedback import FeedbackControl
+from ...stochastic.two_scale import RESOLVE, check_step, entropic_gradient_descent, fast_time_scale, simulate
+from ..build import build_model
+from ..kind import KindSpec
+from ..schema import Key, at_least, one_of, positive
+
+#: Default dt as a fraction of the fast time scale eps / (gamma + Lip grad f).
+DEFAULT_DT_FRACTION = 0.1
+
+
+def _point(data, name):
+    return as_point(data["solve"][name], data["model"]["dim"], f"solve.{name}")
+
+
+def load_value(path: str, key: str = "solve.value_file"):
+    """Read an ``eps_hjb`` result with time snapshots, with errors naming ``key``."""
+    try:
+        result = load(path)
+    except InputError as exc:
+        raise InputError(key, f"'{path}': {exc.message}") from None
+    if result.kind != "eps_hjb":
+        raise InputError(key, f"'{path}' holds a '{result.kind}' result, not an eps_hjb one")
+    if result.members:
+        raise InputError(key, f"'{path}' is a sweep ({', '.join(result.members)}); give a single eps_hjb run")
+    if "snapshots" not in result.data or "time" not in result.coords:
+        raise InputError(key, f"'{path}' holds no time snapshots; rerun it with solve.snapshots = 50 (say)")
+    return result
+
+
+def _feedback(data, model):
+    s = data["solve"]
+    path = s.get("value_file")
+    if not path:
+        raise InputError("solve.value_file", "control = 'feedback' needs the eps_hjb result to read u* from")
+    if not os.path.exists(path):
+        raise InputError("solve.value_file", f"'{path}' not found")
+    value = load_value(path)
+    stored_eps, stored_T = float(value.attrs.get("eps", np.nan)), float(value.attrs.get("T", np.nan))
+    if not np.isclose(stored_eps, s["eps"], rtol=1e-12):
+        raise InputError("solve.eps", f"= {s['eps']:g} but '{path}' was computed for eps = {stored_eps:g}")
+    if not np.isclose(stored_T, s["T"], rtol=1e-12):
+        raise InputError("solve.T", f"= {s['T']:g} but '{path}' was computed for T = {stored_T:g}")
+    try:
+        stored_model = tomllib.loads(value.case_text).get("model")
+    except tomllib.TOMLDecodeError:
+        stored_model = None
+    if stored_model is not None and _normal(stored_model) != _normal(data["model"]):
+        raise InputError("solve.value_file", f"'{path}' was computed for a different [model]: {stored_model}")
+    return FeedbackControl.from_result(model, value)
+
+
+def _normal(model_table):
+    """A [model] table with defaults filled, for comparison."""
+    out = {"dim": 1, "controls": [0.0, 1.0], **model_table}
+    out["controls"] = [float(c) for c in out["controls"]]
+    out["gamma"] = float(out.get("gamma", np.nan))
+    return out
+
+
+def _check(data):
+    """Cross-key checks before anything runs: the points, dt against eps, the value file."""
+    import warnings
+    s = data["solve"]
+    _point(data, "x0")
+    if "y0" in s:
+        _point(data, "y0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_model(data)
+    if "dt" in s:
+        check_step(model, s["eps"], s["dt"])
+    if s["control"] == "feedback":
+        _feedback(data, model)
+    elif "value_file" in s:
+        raise InputError("solve.value_file", "is read only with control = 'feedback'")
+
+
+def run(data, on_step):
+    s = data["solve"]
+    model = build_model(data)
+    x0 = _point(data, "x0")
+    y0 = _point(data, "y0") if "y0" in s else x0
+    dt = s.get("dt", DEFAULT_DT_FRACTION * fast_time_scale(model, s["eps"]))
+    control = _feedback(data, model) if s["control"] == "feedback" else 1.0
+    run = simulate(model, x0, y0, s["T"], s["eps"], dt, s["paths"], control, seed=s["seed"], on_step=on_step)
+    g = model.g(run.X_T)
+    d = model.dim
+    shape = ("path",) if d == 1 else ("path", "component")
+    flat = (lambda a: a[:, 0]) if d == 1 else (lambda a: a)
+    result = Result("sde", attrs={
+        "eps": s["eps"], "T": s["T"], "dt": run.dt, "steps": run.steps, "paths": s["paths"], "seed": s["seed"],
+        "control": s["control"], "mean_g_X_T": float(np.mean(g)),
+        "stderr_g_X_T": float(np.std(g, ddof=1) / np.sqrt(len(g))) if len(g) > 1 else np.nan,
+        "dt_over_fast_time_scale": run.dt / fast_time_scale(model, s["eps"]), "resolve_bound": RESOLVE})
+    result.add("X_T", flat(run.X_T), shape)
+    result.add("Y_T", flat(run.Y_T), shape)
+    result.add("Y_mean", flat(run.Y_mean), shape)       # the Entropy-SGD average of the fast iterates
+    result.add("g_X_T", g, ("path",))
+    if s["control"] == "none":
+        x_hat = entropic_gradient_descent(model, x0, s["T"])
+        result.attrs["x_hat_T"] = float(x_hat[0]) if d == 1 else x_hat
+        sq = np.sum((run.X_T - x_hat) ** 2, axis=-1)
+        result.attrs["mean_square_deviation"] = float(np.mean(sq))
+        result.attrs["stderr_square_deviation"] = float(np.std(sq, ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else np.nan
+    return result
+
+
+def picture(fig, result: Result):
+    """The histogram of X_T (the entropic gradient descent x_hat_T marked when stored)."""
+    ax = fig.subplots()
+    for label, sub in members(result):
+        X = sub["X_T"]
+        X = X[:, None] if X.ndim == 1 else X
+        text = label
+        if "g_X_T" in sub.data:
+            text = f"{label} E g(X_T) = {np.mean(sub['g_X_T']):.4g}".strip()
+        if X.shape[1] == 1:
+            ax.hist(X[:, 0], bins="auto", density=True, alpha=0.5, label=text)
+            ax.set_xlabel("X_T")
+            ax.set_ylabel("density")
+        else:
+            ax.hist2d(X[:, 0], X[:, 1], bins=60, density=True)
+            ax.set_xlabel("X_T,1")
+            ax.set_ylabel("X_T,2")
+            ax.set_title(text, fontsize="medium")
+        if "x_hat_T" in sub.attrs and X.shape[1] == 1:
+            first = label == members(result)[0][0]
+            ax.axvline(float(np.ravel(sub.attrs["x_hat_T"])[0]), color="k", ls="--",
+                       label="x̂_T (entropic gradient descent)" if first else None)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+
+
+def headline(result: Result) -> list:
+    lines = []
+    if "g_X_T" in result.data:
+        g = result["g_X_T"]
+        half = 1.96 * np.std(g, ddof=1) / np.sqrt(len(g)) if len(g) > 1 else float("nan")
+        lines.append(f"E g(X_T) = {np.mean(g):.6g} +- {half:.2g} (95% CI, {len(g)} paths)")
+    if "X_T" in result.data:
+        lines.append(f"mean X_T = {fmt(np.round(np.mean(result['X_T'], axis=0), 6).tolist())}")
+    if "x_hat_T" in result.attrs:
+        lines.append(f"entropic gradient descent x_hat_T = {fmt(result.attrs['x_hat_T'])}")
+    return lines
+
+
+SPECS = [KindSpec("sde", check=_check, runner=run, plot=picture, headline=headline, solve={
+    "x0": Key((int, float, list), required=True),
+    "y0": Key((int, float, list)),
+    "T": Key(float, required=True, check=positive),
+    "eps": Key(float, required=True, check=positive, sweep=True),
+    "paths": Key(int, default=1000, check=at_least(1)),
+    "dt": Key(float, check=positive),
+    "seed": Key(int, default=0),
+    "control": Key(str, default="none", check=one_of("none", "feedback")),
+    "value_file": Key(str),
+})]

@@ -1,0 +1,172 @@
+"""The runner: a case in, a :class:`hjb.Result` out (one solve, or one per sweep member).
+
+Every member is an independent solve of the same runner on its own case data,
+so the result does not depend on how the members were scheduled: serially (the
+default), on a local Dask cluster (``workers >= 2`` processes, one thread each)
+or on an existing cluster (``scheduler`` address) give identical arrays.
+
+Nothing finished is lost: when ``partial`` names a folder (``hjb run`` uses
+``OUT.h5.partial/``), each member is written there as soon as it finishes, as
+a complete result file of its own.  After an interruption ``resume=True`` keeps
+every member file whose stored case text is exactly that member's case, and
+computes only the others; the caller removes the folder once the sweep is saved.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import warnings
+from typing import Callable, Optional
+
+from ..errors import InputError
+from ..model import AssumptionWarning
+from ..output.hdf5 import load, save
+from ..output.result import Result
+from .case import Case
+from .dask import each_on_dask, uses_dask
+from .environment import run_limits
+from .registry import kind_spec
+from .sweep import member_case_text, sweep_key, sweep_members
+from .validate import validate
+
+log = logging.getLogger("hjb")
+
+
+def run(case: Case, on_step: Optional[Callable[[int, int], None]] = None, *, workers: Optional[int] = None,
+        scheduler: Optional[str] = None, partial: Optional[str] = None, resume: bool = False,
+        discard: bool = False) -> Result:
+    """Run a case: one solve, or one per entry of a sweep list.
+
+    A single solve runs in this process.  A sweep runs serially (default),
+    on a local Dask cluster of ``workers`` processes (``workers >= 2``) or on
+    the Dask scheduler at ``scheduler``.  ``on_step(i, n)`` reports progress:
+    time steps of a single solve, finished members of a sweep.
+
+    Example
+    -------
+    >>> result = hjb.run(hjb.load_case("cases/quadratic_value.toml"))   # doctest: +SKIP
+    >>> result["value"].shape                                           # doctest: +SKIP
+    """
+    data = validate(case)
+    for message in data.pop("_warnings", []):
+        warnings.warn(message, AssumptionWarning, stacklevel=2)
+    spec = kind_spec(data["kind"])
+    members = sweep_members(spec, data)
+    if not members:
+        log.info("running %s", data["kind"])
+        result = run_member(data, on_step)
+    else:
+        result = run_sweep(case, data, members, on_member=on_step, workers=workers, scheduler=scheduler,
+                           partial=partial, resume=resume, discard=discard)
+    result.case_text = case.text
+    return result
+
+
+def run_member(data: dict, on_step=None) -> Result:
+    """One solve from validated data (also what a Dask worker runs), under the run's limits;
+    errors about solver arguments are renamed into the case keys they come from."""
+    spec = kind_spec(data["kind"])
+    start = time.perf_counter()
+    with run_limits():
+        try:
+            result = spec.runner(data, on_step)
+        except InputError as exc:
+            raise spec.in_case_terms(exc) from None
+    result.attrs["wall_time"] = time.perf_counter() - start
+    log.info("%s solved in %.2f s", data["kind"], result.attrs["wall_time"])
+    return result
+
+
+def solve_member(data: dict):
+    """What a worker runs: ``("ok", Result)``, or ``("input", key, message)`` for an InputError."""
+    try:
+        return ("ok", run_member(data))
+    except InputError as exc:
+        return ("input", exc.key, exc.message)
+
+
+def _unwrap(outcome) -> Result:
+    if outcome[0] == "input":
+        raise InputError(outcome[1], outcome[2])
+    return outcome[1]
+
+
+def member_file(partial: str, name: str) -> str:
+    return os.path.join(partial, f"{name}.h5")
+
+
+def discard_partial(partial: Optional[str]) -> None:
+    """Remove the folder of finished members (after the sweep is saved)."""
+    if partial and os.path.isdir(partial):
+        shutil.rmtree(partial)
+
+
+def _finished(partial: str, members: list, texts: dict) -> dict:
+    """Members already in ``partial`` whose stored case is exactly theirs."""
+    kept = {}
+    for m in members:
+        path = member_file(partial, m.name)
+        if not os.path.exists(path):
+            continue
+        try:
+            result = load(path)
+        except (InputError, OSError) as exc:
+            log.warning("ignoring unreadable partial member %s (%s)", path, exc)
+            continue
+        if result.case_text != texts[m.name]:
+            log.warning("recomputing %s: the case changed since it was written", m.name)
+            continue
+        result.attrs.pop("created", None)
+        result.attrs.pop("hjb_version", None)
+        kept[m.name] = result
+    return kept
+
+
+def run_sweep(case: Case, data: dict, members: list, on_member: Optional[Callable[[int, int], None]] = None,
+              workers: Optional[int] = None, scheduler: Optional[str] = None, partial: Optional[str] = None,
+              resume: bool = False, discard: bool = False) -> Result:
+    """Run ``members`` (from :func:`hjb.runner.sweep.sweep_members`) and collect one group each."""
+    spec = kind_spec(data["kind"])
+    texts = {m.name: member_case_text(case, m) for m in members}
+    done = {}
+    if partial and os.path.isdir(partial) and os.listdir(partial):
+        if resume:
+            done = _finished(partial, members, texts)
+            log.info("resuming: %d of %d members kept from %s", len(done), len(members), partial)
+        elif discard:
+            log.info("discarding the finished members in %s", partial)
+            discard_partial(partial)
+        else:
+            count = sum(name.endswith(".h5") for name in os.listdir(partial))
+            raise InputError(partial, f"holds {count} finished member(s) of an interrupted sweep; "
+                             "pass --resume to keep them or --force to discard them")
+    todo = [m for m in members if m.name not in done]
+    total = len(members)
+
+    def finished(name, result):
+        done[name] = result
+        if partial:
+            result.case_text = texts[name]
+            save(result, member_file(partial, name), force=True)
+        log.info("finished %s (%d of %d)", name, len(done), total)
+        if on_member is not None:
+            on_member(len(done), total)
+
+    if on_member is not None:
+        on_member(len(done), total)
+    if todo and uses_dask(workers, scheduler, len(todo)):   # no cluster for a single solve
+        each_on_dask(solve_member, {m.name: m.data for m in todo},
+                     lambda name, outcome: finished(name, _unwrap(outcome)), workers, scheduler)
+    else:
+        for member in todo:
+            finished(member.name, run_member(member.data))
+
+    result = Result(data["kind"], attrs={"sweep": sweep_key(spec, data), "member_order": "\n".join(texts)})
+    for member in members:
+        sub = done[member.name]
+        sub.case_text = ""
+        sub.attrs["member"] = member.name
+        result.members[member.name] = sub
+    return result

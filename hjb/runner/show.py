@@ -1,0 +1,29 @@
+"""What ``hjb show`` prints and ``hjb plot`` draws: each kind's headline and picture, from the registry."""
+from __future__ import annotations
+
+from ..output.figures import figure, save_figure
+from ..output.result import Result
+from ..output.summary import describe as describe_with
+from .registry import KINDS
+
+
+def _spec(result: Result):
+    return KINDS.get(result.kind)
+
+
+def describe(result: Result) -> list:
+    """Every line ``hjb show`` prints: the generic description and the kind's headline numbers."""
+    spec = _spec(result)
+    return describe_with(result, spec.headline if spec is not None else None)
+
+
+def picture(result: Result):
+    """The natural picture of ``result`` (a matplotlib Figure): the kind's own, else the generic one."""
+    spec = _spec(result)
+    return figure(result, spec.plot if spec is not None else None)
+
+
+def save_picture(result: Result, path, force: bool = False) -> str:
+    """Draw the natural picture of ``result`` and write it atomically (format from the extension)."""
+    spec = _spec(result)
+    return save_figure(result, path, force=force, draw=spec.plot if spec is not None else None)

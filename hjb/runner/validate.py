@@ -1,0 +1,75 @@
+"""Validation of a case, before anything is allocated or dispatched.
+
+The common schema (top level, [model], [grid]), the kind's [solve] schema, the
+kind's own ``check`` (on every sweep member) and the loss (built once, so an
+unknown or unimportable loss fails before a sweep starts).
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+
+from ..errors import InputError, did_you_mean
+from ..losses import make_loss
+from ..model import AssumptionWarning
+from .build import build_model
+from .case import Case
+from .registry import kind_spec
+from .schema import MAX_DIM, MODEL, TOP, Key, check_grid_block, check_table, finite_numbers
+from .sweep import sweep_assignments, sweep_members
+
+
+def validate(case: Case) -> dict:
+    """Check a case against the common schema and its kind's [solve] schema.
+
+    Returns the validated data (defaults filled in); the loss is built once
+    to check it, and any :class:`AssumptionWarning` it raised is kept in
+    ``data["_warnings"]`` for :func:`run` to show once."""
+    data = check_table("case", case.data, TOP)
+    kind = data["kind"]
+    spec = kind_spec(kind)
+    data = copy.deepcopy(data)
+    data["solve"] = check_table("solve", data["solve"], spec.solve)
+    data["output"] = check_table("output", data["output"], {"file": Key(str)})
+    if "model" not in data:
+        raise InputError("model", "missing required table")
+    data["model"] = check_table("model", data["model"], spec.model or MODEL)
+    dim = data["model"].get("dim", 1)
+    if isinstance(dim, int) and dim > MAX_DIM:
+        raise InputError("model.dim", f"at most {MAX_DIM} is supported, got {dim}")
+    loss = data["model"].get("loss")
+    if isinstance(loss, dict):
+        if not isinstance(loss.get("name"), str):
+            raise InputError("model.loss.name", "missing required key (a shipped loss or 'package.module:function')")
+        for name, value in loss.items():
+            if name != "name":
+                finite_numbers(f"model.loss.{name}", value)
+    grids = dict(data.get("grid") or {})
+    for name in grids:
+        if name not in ("x", "y"):
+            raise InputError(f"grid.{name}", f"unknown grid block{did_you_mean(name, ('x', 'y'))}; allowed: x, y")
+    for name in spec.grids:
+        if name not in grids:
+            raise InputError(f"grid.{name}", f"missing: kind '{kind}' needs grid.{name}")
+        grids[name] = check_grid_block(name, grids[name], dim)
+    data["grid"] = grids
+    sweep_assignments(spec, data)                 # one sweep key at a time
+    if spec.check is not None:
+        # every member, so that a bad sweep value fails before the first solve
+        for member in sweep_members(spec, data) or [None]:
+            try:
+                spec.check(data if member is None else member.data)
+            except InputError as exc:
+                raise spec.in_case_terms(exc) from None
+    if isinstance(loss, dict):
+        # Build the loss (and the model, for kinds with the standard [model]) once, so
+        # that an unknown or unimportable loss fails here, before any solve starts.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AssumptionWarning)
+            if spec.model is None:
+                build_model(data)
+            else:
+                make_loss(loss["name"], dim, **{k: v for k, v in loss.items() if k != "name"})
+        data["_warnings"] = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    data["_checked"] = True
+    return data

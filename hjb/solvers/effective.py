@@ -1,0 +1,98 @@
+"""The effective Hamilton-Jacobi problem (SPEC section 4) and entropic gradient descent.
+
+    -v_t + H-bar(x, D_x v) = 0,   v(T, x) = g(x),
+    H-bar(x, p) = max over averaged velocities a of ( -a . p ).
+
+H-bar is tabulated once on the grid through the averaged velocities of
+:func:`hjb.hbar.velocities.averaged_velocities` (the constant controls and the
+bang-bang extended controls); one step (:class:`EffectiveStep`) is the
+monotone characteristic/upwind step of :mod:`hjb.operators.transport`,
+
+    v(tau + dt, x) = min_a v(tau, x + a(x) dt),
+
+at the CFL step the velocities dictate.  With only the constant controls the
+same solver gives the value of controlled entropic gradient descent
+dX/dt = -u gamma (X - m(X)),  u in U, whose value bounds v from above (the
+candidate set is smaller).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import InputError, check_finite
+from ..grid import Grid
+from ..hbar.velocities import averaged_velocities
+from ..limits import check_memory
+from ..model import TwoScaleModel
+from ..operators.transport import CharacteristicTransport
+from .march import march, plan_steps
+
+#: Default Courant number dt / dt_CFL (the explicit upwind step needs at most 1).
+DEFAULT_COURANT = 1.0
+#: Default number of extended-control directions per quadrant edge (d >= 2; see unit_directions).
+DEFAULT_RESOLUTION = 4
+
+
+@dataclass
+class EffectiveSolution:
+    """v(0, x) on the grid, the averaged velocities it used (shape (*grid, m, d)), and the steps."""
+
+    value: np.ndarray
+    grid: Grid
+    velocities: np.ndarray
+    T: float
+    dt: float
+    steps: int
+    extended: bool
+
+
+@dataclass
+class EffectiveStep:
+    """One backward step v <- min_j S_j v along the tabulated averaged velocities (monotone,
+    keeps constants): ``moves`` are the interpolation matrices at the step dt."""
+
+    moves: list
+
+    @classmethod
+    def build(cls, transport: CharacteristicTransport, dt: float) -> "EffectiveStep":
+        return cls(transport.operators(dt))
+
+    def __call__(self, value: np.ndarray) -> np.ndarray:
+        return CharacteristicTransport.apply(self.moves, value)
+
+
+def check_courant(courant: float) -> None:
+    if not 0 < courant <= 1:
+        raise InputError("courant", f"must lie in (0, 1] for the explicit upwind step, got {courant:g}")
+
+
+def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool = True,
+                    courant: float = DEFAULT_COURANT, resolution: int = DEFAULT_RESOLUTION,
+                    on_step: Optional[Callable[[int, int], None]] = None) -> EffectiveSolution:
+    """v(0, .) for the averaged system (``extended=False``: entropic gradient descent)."""
+    if not T > 0:
+        raise InputError("T", f"must be positive, got {T:g}")
+    if grid.dim != model.dim:
+        raise InputError("grid", f"must have dimension {model.dim}")
+    check_courant(courant)
+    check_memory(grid.size * 8 * (4 + 8 * model.dim * (1 + 2 * model.dim)), f"an x-grid of {grid.size:,} nodes")
+    table = averaged_velocities(model, grid.nodes().reshape(-1, grid.dim), extended, resolution)
+    table = table.reshape(grid.shape + table.shape[1:])
+    for j in range(table.shape[-2]):
+        check_finite(table[..., j, :].sum(axis=-1), "effective: averaged velocities", 0, grid.coordinates())
+    transport = CharacteristicTransport(grid.shape, tuple(range(grid.dim)), grid.steps,
+                                        [table[..., j, :] for j in range(table.shape[-2])])
+    steps, dt = plan_steps(T, courant * transport.courant_step(), at_least=1)
+    value = model.g(grid.nodes())
+    check_finite(value, "effective: terminal cost g", 0, grid.coordinates())
+    run = march(EffectiveStep.build(transport, dt), value, steps, dt, T, "effective", grid.coordinates(),
+                on_step=on_step)
+    return EffectiveSolution(run.value, grid, table, float(T), dt, steps, extended)
+
+
+def solve_egd(model: TwoScaleModel, grid: Grid, T: float, **options) -> EffectiveSolution:
+    """Value of controlled entropic gradient descent: the constant controls only."""
+    return solve_effective(model, grid, T, extended=False, **options)

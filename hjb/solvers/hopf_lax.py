@@ -1,0 +1,134 @@
+"""The inviscid limit beta = inf (SPEC section 5): the Hopf-Lax formula / Moreau envelope
+
+    u(x, t) = min_y { f(y) + |x - y|^2 / (2 t) },   prox_{tf}(x) = argmin,   grad u = (x - prox) / t,
+
+the viscosity solution of du/dt + 1/2 |grad u|^2 = 0, u(., 0) = f.
+
+:func:`moreau_envelope` minimises exactly (to round-off): a search over a
+tensor grid of the window |y - x| <= sqrt(2 t (f(x) - inf f)) (outside it the
+objective exceeds its value at y = x), with spacing a fraction of the loss's
+length scale so that the best node lies in the basin of a global minimiser,
+then repeated zooms (a finer local grid of +-2 spacings around the best node)
+in each of the :data:`BASINS` lowest local minima of the coarse search (the
+lowest node need not lie in the basin of the lowest minimum), keeping the best.
+All points are processed at once (no per-point optimiser loop).
+:func:`godunov_hopf_lax` is the monotone Godunov scheme of :mod:`hjb.solvers.viscous`
+with beta = inf.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..grid import Grid
+from ..losses import Loss
+from ..points import as_points
+from .viscous import HJSolution, solve_viscous_hj
+
+#: Coarse search spacing as a fraction of the loss's length scale.
+SEARCH_FRACTION = 0.25
+#: Sub-intervals per coarse spacing in one zoom, and the number of zooms.
+ZOOM_POINTS, ZOOMS = 4, 12
+#: Basins (lowest local minima of the coarse search) refined for each point.
+BASINS = 4
+#: Objective evaluations held in memory at once.
+CHUNK = 4_000_000
+#: Refuse searches needing more evaluations than this in total.
+MAX_EVALUATIONS = 2e9
+
+
+@dataclass
+class MoreauEnvelope:
+    """u(x, t), prox_{tf}(x) and grad u = (x - prox)/t at the points x (n, d)."""
+
+    value: np.ndarray
+    prox: np.ndarray
+    gradient: np.ndarray
+
+
+def _objective(loss, x, y, t):
+    return loss.value(y) + np.sum((y - x) ** 2, axis=-1) / (2.0 * t)
+
+
+def _offsets(d, half_width, points):
+    axis = np.linspace(-half_width, half_width, points)
+    return np.stack([g.ravel() for g in np.meshgrid(*([axis] * d), indexing="ij")], axis=-1)
+
+
+def _best(loss, x, centers, offsets, t):
+    """argmin over centers + offsets for each row, in chunks; returns the best points (n, d)."""
+    q = len(offsets)
+    step = max(CHUNK // q, 1)
+    out = np.empty_like(x)
+    for s in range(0, len(x), step):
+        y = centers[s:s + step, None, :] + offsets[None]
+        vals = _objective(loss, x[s:s + step, None, :], y, t)
+        out[s:s + step] = y[np.arange(len(y)), np.argmin(vals, axis=1)]
+    return out
+
+
+def _basin_candidates(loss, x, offsets, per_axis, t, keep):
+    """The ``keep`` lowest local minima of the objective on the search grid around each x: (n, keep, d).
+
+    A node whose objective is at most that of its 2d axis neighbours is a local
+    minimum; several basins are kept because the grid minimum can sit in a basin
+    whose continuous minimum is slightly higher than another's.
+    """
+    d = x.shape[1]
+    q = len(offsets)
+    step = max(CHUNK // (3 * q), 1)
+    out = np.empty((len(x), keep, d))
+    for s in range(0, len(x), step):
+        xs = x[s:s + step]
+        y = xs[:, None, :] + offsets[None]
+        vals = _objective(loss, xs[:, None, :], y, t)
+        grid_vals = vals.reshape((len(xs),) + (per_axis,) * d)
+        is_min = np.ones(grid_vals.shape, bool)
+        for k in range(1, d + 1):
+            padded = np.pad(grid_vals, [(0, 0)] * k + [(1, 1)] + [(0, 0)] * (d - k), constant_values=np.inf)
+            lo = np.take(padded, np.arange(0, per_axis), axis=k)
+            hi = np.take(padded, np.arange(2, per_axis + 2), axis=k)
+            is_min &= (grid_vals <= lo) & (grid_vals <= hi)
+        ranked = np.where(is_min.reshape(len(xs), q), vals, np.inf)
+        pick = np.argsort(ranked, axis=1)[:, :keep]
+        # rows with fewer local minima than ``keep`` repeat their best one
+        best = pick[:, :1]
+        pick = np.where(np.isfinite(np.take_along_axis(ranked, pick, axis=1)), pick, best)
+        out[s:s + step] = np.take_along_axis(y, pick[..., None], axis=1)
+    return out
+
+
+def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
+    """The exact Moreau envelope, prox and gradient of f at the points x (shape (n, d) or (n,) in d = 1)."""
+    if not t >= 0:
+        raise InputError("t", f"must be non-negative, got {t:g}")
+    x = as_points(x, loss.dim)
+    d = loss.dim
+    if t == 0:
+        return MoreauEnvelope(loss.value(x), x.copy(), loss.grad(x))
+    radius = float(np.max(np.sqrt(2.0 * t * np.maximum(loss.value(x) - loss.lower, 0.0)))) + 1e-12
+    h = SEARCH_FRACTION * loss.scale
+    per_axis = 2 * int(np.ceil(radius / h)) + 1
+    if float(per_axis) ** d * len(x) > MAX_EVALUATIONS:
+        raise InputError("grid", f"the exact Moreau envelope needs {per_axis}^{d} evaluations for each of "
+                         f"{len(x)} points; use fewer points or the Godunov scheme")
+    h = radius / (per_axis // 2) if per_axis > 1 else h
+    candidates = _basin_candidates(loss, x, _offsets(d, radius, per_axis), per_axis, t, BASINS)
+    # each candidate's continuous minimiser lies within two spacings of it once the
+    # spacing resolves the basin; each zoom divides the spacing by ZOOM_POINTS
+    xs = np.repeat(x, BASINS, axis=0)
+    y = candidates.reshape(-1, d)
+    for _ in range(ZOOMS):
+        y = _best(loss, xs, y, _offsets(d, 2.0 * h, 4 * ZOOM_POINTS + 1), t)
+        h /= ZOOM_POINTS
+    vals = _objective(loss, xs, y, t).reshape(len(x), BASINS)
+    best = np.argmin(vals, axis=1)
+    y = y.reshape(len(x), BASINS, d)[np.arange(len(x)), best]
+    return MoreauEnvelope(vals[np.arange(len(x)), best], y, (x - y) / t)
+
+
+def godunov_hopf_lax(loss: Loss, grid: Grid, t: float, **options) -> HJSolution:
+    """u(., t) of du/dt + 1/2 |grad u|^2 = 0 by the monotone Godunov scheme (first order)."""
+    return solve_viscous_hj(loss, grid, t, beta=np.inf, **options)

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 import hjb
+from hjb.reference.regions import value_region
 from hjb.output.figures import convergence, write_figure
 from hjb.output.tables import Table, observed_order, script_parser, successive_orders
 
@@ -46,7 +47,7 @@ def errors_for(loss_name: str, eps_values, points: int, T: float = 0.5, workers=
     _, params, gamma, _ = CASES[loss_name]
     params = dict(params)
     model = hjb.DeepRelaxation(hjb.make_loss(params.pop("name"), **params), gamma)
-    region = (np.abs(x)[:, None] <= 2.0) & (np.abs(y[None, :] - x[:, None]) <= 1.0)
+    region = value_region(x[:, None], y[:, None])
     rows_x = np.flatnonzero(region.any(axis=1))
     exact = np.full(len(x), np.nan)
     exact[rows_x] = hjb.reachable_value(model, x[rows_x], T)

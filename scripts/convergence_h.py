@@ -12,10 +12,9 @@ import os
 import warnings
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 import hjb
-from hjb.operators.generator import reflecting_generator
+from hjb.hbar.markov import hbar_markov
 from hjb.output.figures import convergence, write_figure
 from hjb.runner.dask import parallel_map
 from hjb.output.tables import Table, observed_order, script_parser
@@ -59,14 +58,9 @@ def invariant_measure(scheme):
         model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), 5.0)
         exact = hjb.effective_hamiltonian(model, [0.8], [1.0])[0]
         for n in sizes:
-            y = np.linspace(-5, 5, 4 * n)
-            Q = reflecting_generator((len(y),), (0,), [y[1] - y[0]], model.b(np.array([[0.8]]), y[:, None]),
-                                     scheme).T.tolil()
-            Q[0, :] = 1.0
-            rhs = np.zeros(len(y))
-            rhs[0] = 1.0
-            pi = spla.spsolve(Q.tocsc(), rhs)
-            yield y[1] - y[0], abs(model.gamma * np.sum(pi * np.maximum(0.8 - y, 0.0)) - exact)
+            points = 4 * n
+            got = hbar_markov(model, [0.8], [1.0], box=(-5.0, 5.0), points=points, scheme=scheme)[0]
+            yield 10.0 / (points - 1), abs(got - exact)
     study.__doc__ = f"Discrete invariant measure of L_y ({scheme} rates) vs quadrature H-bar, wide_narrow."
     return study
 

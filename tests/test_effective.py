@@ -11,7 +11,7 @@ T = 0.5
 def test_reachable_interval_against_closed_form_speeds(quadratic_model):
     """For the quadratic loss the interval ends solve ODEs with the closed-form speeds of SPEC section 9."""
     from scipy.integrate import solve_ivp
-    from conftest import quadratic_hbar
+    from hjb.reference.quadratic import quadratic_hbar
     a, c, gamma = 1.0, 0.5, 2.0
     left, right = hjb.reachable_interval(quadratic_model, [-1.0, 2.0], T)
     for i, x0 in enumerate([-1.0, 2.0]):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 import hjb
+from hjb.hbar.markov import hbar_markov
 from hjb.operators.generator import bernoulli, reflecting_generator
 from hjb.output.tables import observed_order
 
@@ -48,14 +48,8 @@ def test_bernoulli_is_finite_and_positive():
 
 
 def _invariant_hbar(model, x, n, scheme):
-    y = np.linspace(-5, 5, n)
-    drift = model.b(np.array([[x]]), y[:, None])
-    Q = reflecting_generator((n,), (0,), [y[1] - y[0]], drift, scheme).T.tolil()
-    Q[0, :] = 1.0
-    rhs = np.zeros(n)
-    rhs[0] = 1.0
-    pi = spla.spsolve(Q.tocsc(), rhs)
-    return model.gamma * np.sum(pi * np.maximum(x - y, 0.0))
+    """H-bar(x, 1) by the discrete invariant measure of the generator on the y-box [-5, 5]."""
+    return hbar_markov(model, [x], [1.0], box=(-5.0, 5.0), points=n, scheme=scheme)[0]
 
 
 @pytest.mark.parametrize("scheme,order", [("fitted", 2.0), ("upwind", 1.0)])

@@ -3,7 +3,7 @@ import pytest
 
 import hjb
 from hjb.operators.quadrature import gibbs_mean
-from conftest import quadratic_hbar
+from hjb.reference.quadratic import quadratic_hbar
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0, 10.0])

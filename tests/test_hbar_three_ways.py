@@ -3,21 +3,17 @@ delta-cell problem, the discrete invariant measure; and the closed form for the 
 import warnings
 
 import numpy as np
-from scipy.stats import norm
 
 import hjb
 from hjb import AssumptionWarning, DeepRelaxation, make_loss
+from hjb.reference.quadratic import quadratic_hbar
 
 A_, GAMMA = 1.0, 2.0
 
 
 def closed_form(c, x, p):
-    """Quadratic loss, any d: x - Y ~ N(z, I/(a + gamma)), z = a (x - c)/(a + gamma), so
-    (x - Y) . p ~ N(z . p, |p|^2 / (a + gamma)) and H-bar = gamma E[((x - Y) . p)^+]."""
-    x, p = np.atleast_2d(x), np.atleast_2d(p)
-    mu = np.sum(A_ * (x - c) / (A_ + GAMMA) * p, axis=-1)
-    sig = np.linalg.norm(p, axis=-1) / np.sqrt(A_ + GAMMA)
-    return GAMMA * (mu * norm.cdf(mu / sig) + sig * norm.pdf(mu / sig))
+    """SPEC section 9 for the quadratic loss of this file (x, p of shape (n, d))."""
+    return quadratic_hbar(A_, c, GAMMA, x, p)
 
 
 def wide_narrow(dim, **params):

@@ -33,10 +33,8 @@ def gibbs_variance(a: float, gamma: float) -> float:
 
 
 def quadratic_hbar(a: float, c, gamma: float, x, p) -> np.ndarray:
-    """H-bar(x_i, p_i) in any d (x and p of shape (n, d), or flat in d = 1)."""
-    x, p = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(p, float))
-    if x.shape[0] == 1 and x.shape[1] > 1 and np.ndim(c) == 0:
-        x, p = x.T, p.T            # a flat list in d = 1
+    """H-bar(x_i, p_i) in any d: x and p of shape (..., d) (broadcast together), result (...)."""
+    x, p = np.asarray(x, float), np.asarray(p, float)
     c = np.broadcast_to(np.asarray(c, float), x.shape[-1:])
     mean = np.sum((x - gibbs_mean(a, c, gamma, x)) * p, axis=-1)
     sd = np.linalg.norm(p, axis=-1) * np.sqrt(gibbs_variance(a, gamma))

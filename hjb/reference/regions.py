@@ -12,16 +12,14 @@ import numpy as np
 X_RADIUS, Y_OFFSET = 2.0, 1.0
 
 
-def value_region(x_grid, y_grid, x_radius: float = X_RADIUS, y_offset: float = Y_OFFSET) -> np.ndarray:
-    """Boolean mask on the product grid (axes x..., y...) of the region above."""
-    d = x_grid.dim
-    x = x_grid.nodes().reshape(x_grid.shape + (1,) * d + (d,))
-    y = y_grid.nodes().reshape((1,) * d + y_grid.shape + (d,))
+def value_region(x_nodes, y_nodes, x_radius: float = X_RADIUS, y_offset: float = Y_OFFSET) -> np.ndarray:
+    """Boolean mask of the region on the product of two node arrays.
+
+    ``x_nodes`` has shape (*x_shape, d) (``Grid.nodes()``, or ``x[:, None]`` for a
+    d = 1 coordinate), likewise ``y_nodes``; the mask has shape (*x_shape, *y_shape).
+    """
+    x, y = np.asarray(x_nodes, float), np.asarray(y_nodes, float)
+    d = x.shape[-1]
+    x = x.reshape(x.shape[:-1] + (1,) * (y.ndim - 1) + (d,))
+    y = y.reshape((1,) * (x.ndim - y.ndim) + y.shape)
     return (np.linalg.norm(x, axis=-1) <= x_radius) & (np.linalg.norm(y - x, axis=-1) <= y_offset)
-
-
-def gap(V: np.ndarray, v: np.ndarray, x_grid, y_grid) -> float:
-    """max |V^eps(0, x, y) - v(0, x)| over the region (v on the x-grid)."""
-    d = x_grid.dim
-    diff = V - v.reshape(x_grid.shape + (1,) * d)
-    return float(np.max(np.abs(diff[value_region(x_grid, y_grid)])))

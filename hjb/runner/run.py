@@ -80,7 +80,12 @@ def run_member(data: dict, on_step=None) -> Result:
 
 
 def solve_member(data: dict):
-    """What a worker runs: ``("ok", Result)``, or ``("input", key, message)`` for an InputError."""
+    """What a Dask worker runs: ``("ok", Result)`` or ``("input", key, message)``.
+
+    An InputError pickles with both fields, but an exception raised in a worker
+    crosses the scheduler, which need not import hjb: there it becomes a plain
+    Exception wrapping the text (measured with an external LocalCluster), so bad
+    input would end as an internal failure.  A returned value passes through intact."""
     try:
         return ("ok", run_member(data))
     except InputError as exc:

@@ -64,7 +64,8 @@ class Grid:
         return int(np.prod(self.shape))
 
     @property
-    def steps(self) -> np.ndarray:
+    def spacings(self) -> np.ndarray:
+        """The node spacing h_k of each axis."""
         return np.array([a.step for a in self.axes])
 
     @property

@@ -34,7 +34,7 @@ def effective_scheme(sizes):
     for n in sizes:
         grid = hjb.Grid.box(-4, 4, n)
         v = hjb.solve_effective(model, grid, T).value
-        yield grid.steps[0], np.max(np.abs(np.interp(xs, grid.axes[0].nodes, v) - exact))
+        yield grid.spacings[0], np.max(np.abs(np.interp(xs, grid.axes[0].nodes, v) - exact))
 
 
 def eps_hjb_scheme(sizes):
@@ -49,7 +49,7 @@ def eps_hjb_scheme(sizes):
         exact = np.array([hjb.reference.reachable.minimum_on_interval(model.g, min(a, b), max(a, b))
                           for a, b in zip(x, far)])
         V = hjb.solve_eps_hjb(model, gx, gy, T, 1e-3).value
-        yield gx.steps[0], np.max(np.abs(V[:, 10] - exact))
+        yield gx.spacings[0], np.max(np.abs(V[:, 10] - exact))
 
 
 def invariant_measure(scheme):
@@ -90,7 +90,7 @@ def viscous(beta):
             exact = quadratic_cole_hopf(1.0, 0.5, beta, x, t)
             inner = np.abs(x[..., 0]) <= 1.5
             u = solve_viscous_hj(loss, grid, t, beta).value
-            yield grid.steps[0], np.max(np.abs(u - exact)[inner])
+            yield grid.spacings[0], np.max(np.abs(u - exact)[inner])
     study.__doc__ = (f"Viscous HJ (beta = {beta:g}) vs the Cole-Hopf closed form, quadratic loss, |x| <= 1.5."
                      if np.isfinite(beta) else "Godunov scheme for Hopf-Lax vs the exact Moreau envelope, quadratic loss.")
     return study

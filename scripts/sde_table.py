@@ -29,6 +29,7 @@ from hjb.stochastic.feedback import FeedbackControl
 from hjb.stochastic.two_scale import entropic_gradient_descent, fast_time_scale, simulate
 from hjb.runner.dask import parallel_map
 from hjb.output.tables import Table, observed_order, script_parser
+from hjb.reference.quadratic import gibbs_mean, gibbs_variance
 
 Z95 = 1.96
 
@@ -107,9 +108,9 @@ def invariant_measure(quick: bool) -> Table:
         # 20 relaxation times from y = x: the start is forgotten up to e^-20
         run = simulate(model, x, x, 20 * eps / k, eps, 0.1 * fast_time_scale(model, eps), paths, 0.0, seed=31 + i)
         y = run.Y_T[:, 0]
-        var = 1.0 / k
+        var = gibbs_variance(a, gamma)
         em_var = var / (1 - k * run.dt / eps / 2)
-        table.add(x, (a * c + gamma * x) / k, y.mean(), Z95 * y.std(ddof=1) / np.sqrt(paths),
+        table.add(x, gibbs_mean(a, c, gamma, x), y.mean(), Z95 * y.std(ddof=1) / np.sqrt(paths),
                   var, em_var, y.var(ddof=1), Z95 * y.var(ddof=1) * np.sqrt(2 / (paths - 1)))
     return table
 

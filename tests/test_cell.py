@@ -10,7 +10,7 @@ from hjb.runner.case import case_from_dict
 from hjb.operators.ball import ball_operator
 from hjb.solvers.cell import solve_truncated_cell
 from hjb.output.tables import observed_order
-from hjb.reference.quadratic import quadratic_hbar
+from hjb.reference.quadratic import gibbs_mean, gibbs_variance, quadratic_hbar
 
 A_, C_, GAMMA = 1.0, 0.5, 2.0
 
@@ -174,7 +174,7 @@ def test_monte_carlo_of_the_discounted_exit_time_integral():
     pde = [solve_truncated_cell(model, x, p, n, delta, h) for h in (0.01, 0.005)]
     w = [s.values[s.unknowns // 2] for s in pde]          # the centre: the middle unknown in d = 1
     omega0 = (4.0 * w[1] - w[0]) / 3.0
-    theta, mean = A_ + GAMMA, (A_ * C_ + GAMMA * x) / (A_ + GAMMA)
+    theta, mean = 1.0 / gibbs_variance(A_, GAMMA), gibbs_mean(A_, C_, GAMMA, x)
     dt, paths = 4e-3, 10_000
     rng = np.random.default_rng(7)
 

@@ -29,7 +29,7 @@ def test_effective_scheme_converges_at_first_order(quadratic_model):
         grid = hjb.Grid.box(-4, 4, n)
         sol = hjb.solve_effective(quadratic_model, grid, T)
         errors.append(np.max(np.abs(np.interp(xs, grid.axes[0].nodes, sol.value) - exact)))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert errors[-1] < 3e-3
     assert observed_order(sizes, errors) >= 0.8
 

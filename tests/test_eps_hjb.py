@@ -44,7 +44,7 @@ def test_slow_drift_without_y_gives_v_for_every_eps():
     for V in values:  # equal up to the round-off of the implicit solve (cond ~ dt/(eps h^2))
         np.testing.assert_allclose(V, values[0], rtol=0, atol=1e-8)      # independent of eps ...
         np.testing.assert_allclose(V, np.broadcast_to(V[:, :1], V.shape), rtol=0, atol=1e-8)  # ... and of y
-        assert np.max(np.abs(V[:, 0] - exact)) < 2 * gx.steps[0]          # the scheme's own O(h) error
+        assert np.max(np.abs(V[:, 0] - exact)) < 2 * gx.spacings[0]          # the scheme's own O(h) error
 
 
 def test_discrete_comparison_principle(quadratic_model):

@@ -63,7 +63,7 @@ def test_godunov_first_order_against_exact_envelope(name, t):
         sol = godunov_hopf_lax(loss, grid, t)
         exact = moreau_envelope(loss, grid.nodes()[inner], t).value
         errors.append(float(np.max(np.abs(sol.value[inner] - exact))))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
 
 
@@ -76,7 +76,7 @@ def test_godunov_2d_against_exact_envelope():
         inner = np.all(np.abs(grid.nodes()) <= 1.5, axis=-1)
         sol = godunov_hopf_lax(loss, grid, 0.5)
         errors.append(float(np.max(np.abs(sol.value - np.sum((grid.nodes() - c) ** 2, -1) / 3.0)[inner])))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
 
 

@@ -49,7 +49,7 @@ def test_invariant_vector_solves_the_balance_equations():
     model = rotated_model(2.0)
     mu = invariant_measure(model, [0.0, 0.0], points=61)
     drift = model.b(None, mu.grid.nodes())
-    Q = reflecting_generator(mu.grid.shape, (0, 1), mu.grid.steps, drift)
+    Q = reflecting_generator(mu.grid.shape, (0, 1), mu.grid.spacings, drift)
     flux_scale = np.abs(Q.T).dot(mu.pi.ravel())
     assert np.max(np.abs(Q.T @ mu.pi.ravel()) / flux_scale.max()) < 1e-12
 

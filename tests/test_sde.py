@@ -15,6 +15,7 @@ import hjb
 from hjb import DeepRelaxation, InputError, Result, make_loss
 from hjb.runner.case import case_from_dict
 from hjb.stochastic.two_scale import check_step, entropic_gradient_descent, fast_time_scale, simulate
+from hjb.reference.quadratic import gibbs_mean, gibbs_variance
 from hjb.output.tables import observed_order
 
 A, C, GAMMA = 1.0, 0.5, 2.0
@@ -86,7 +87,7 @@ def test_invariant_measure_of_the_fast_variable():
     dt = 0.1 * fast_time_scale(model, eps)
     run = simulate(model, x, -2.0, 20 * eps / k, eps, dt, 4000, 0.0, seed=5)
     n = len(run.Y_T)
-    mean, var = (A * C + GAMMA * x) / k, 1.0 / k
+    mean, var = gibbs_mean(A, C, GAMMA, x), gibbs_variance(A, GAMMA)
     em_var = var / (1 - k * (run.dt / eps) / 2)
     y = run.Y_T[:, 0]
     assert np.all(run.X_T == x)

@@ -47,7 +47,7 @@ def test_effective_step_is_monotone_and_keeps_constants(quadratic_model):
     grid = hjb.Grid.box(-3, 3, 61)
     table = hjb.averaged_velocities(quadratic_model, grid.nodes().reshape(-1, 1))
     from hjb.operators.transport import CharacteristicTransport
-    transport = CharacteristicTransport(grid.shape, (0,), grid.steps, [table[:, j, :] for j in range(table.shape[1])])
+    transport = CharacteristicTransport(grid.shape, (0,), grid.spacings, [table[:, j, :] for j in range(table.shape[1])])
     step = EffectiveStep.build(transport, transport.courant_step())
     _monotone_and_constant(step, grid.shape, np.random.default_rng(2))
 
@@ -56,11 +56,11 @@ def test_effective_step_is_monotone_and_keeps_constants(quadratic_model):
 def test_viscous_step_is_monotone_and_keeps_constants_below_its_bound(beta):
     grid = hjb.Grid.box(-2, 2, 81)
     u = np.sin(3 * grid.nodes()[..., 0])
-    dt = 0.5 * step_bound(u, grid.steps)
+    dt = 0.5 * step_bound(u, grid.spacings)
     step = ViscousStep.build(grid, dt, beta)
     # monotone for data whose Lipschitz bound the step resolves: u and u + a small smooth bump
     bumped = u + 0.05 * np.exp(-grid.nodes()[..., 0] ** 2)
-    assert step_bound(bumped, grid.steps) >= dt
+    assert step_bound(bumped, grid.spacings) >= dt
     assert np.all(step(bumped) >= step(u) - 1e-12)
     np.testing.assert_allclose(step(np.full(grid.shape, -1.5)), -1.5, atol=1e-12)
 

@@ -27,7 +27,7 @@ def test_first_order_against_quadratic_closed_form_1d(beta):
         exact = quadratic_cole_hopf(1.0, 0.5, beta, grid.nodes(), 1.0)
         errors.append(_sup_error(sol, exact, 2.0))
         whole.append(float(np.max(np.abs(sol.value - exact))))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert 0.9 < observed_order(sizes, errors) < 1.1
     assert errors[-1] < 5e-3
     # the outflow wall costs O(nu u_xx) at the wall only: up to it, first order once nu is small
@@ -43,7 +43,7 @@ def test_first_order_against_quadratic_closed_form_2d():
         grid = Grid.box([-4, -4], [4, 4], [n, n])
         sol = solve_viscous_hj(loss, grid, 0.5, 2.0)
         errors.append(_sup_error(sol, quadratic_cole_hopf(1.0, c, 2.0, grid.nodes(), 0.5), 2.0))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
 
 
@@ -56,7 +56,7 @@ def test_first_order_against_cole_hopf_on_rugged_loss():
         inner = np.abs(grid.nodes()[:, 0]) <= 2
         sol = solve_viscous_hj(loss, grid, 0.3, 2.0)
         errors.append(float(np.max(np.abs(sol.value[inner] - cole_hopf(loss, 2.0, grid.nodes()[inner], 0.3)))))
-        sizes.append(grid.steps[0])
+        sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
     assert errors[-1] < 2e-3
 
@@ -75,14 +75,14 @@ def test_godunov_step_is_monotone_under_its_bound():
     checked by perturbing one node at a time."""
     grid = Grid.box([-2, -2], [2, 2], [9, 9])
     u = make_loss("rugged", 2).value(grid.nodes())
-    dt = 0.9 * step_bound(u, grid.steps)          # the solver's default fraction of the bound
-    base = u - dt * godunov_hamiltonian(u, grid.steps)
+    dt = 0.9 * step_bound(u, grid.spacings)          # the solver's default fraction of the bound
+    base = u - dt * godunov_hamiltonian(u, grid.spacings)
     rng = np.random.default_rng(1)
     for flat in rng.choice(u.size, 20, replace=False):
         bumped = u.copy()
         bumped.flat[flat] += 1e-6
         # a violation would be a decrease of order 1e-6 somewhere; round-off is 1e-15
-        assert np.all(bumped - dt * godunov_hamiltonian(bumped, grid.steps) - base >= -1e-13)
+        assert np.all(bumped - dt * godunov_hamiltonian(bumped, grid.spacings) - base >= -1e-13)
 
 
 def test_discrete_comparison_principle_and_constants():
@@ -91,7 +91,7 @@ def test_discrete_comparison_principle_and_constants():
     f = loss.value(grid.nodes())
     bump = np.exp(-(grid.nodes()[:, 0] - 0.4) ** 2 / 0.1)
     # the same step for both (within both step bounds), so that the two runs are the same scheme
-    dt = 0.9 * min(step_bound(f, grid.steps), step_bound(f + bump, grid.steps))
+    dt = 0.9 * min(step_bound(f, grid.spacings), step_bound(f + bump, grid.spacings))
     lower = solve_viscous_hj(f, grid, 0.5, 3.0, dt=dt)
     upper = solve_viscous_hj(f + bump, grid, 0.5, 3.0, dt=dt)
     assert np.all(upper.value >= lower.value - 1e-12)

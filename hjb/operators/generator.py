@@ -61,12 +61,12 @@ def check_scheme(scheme: str, key: str = "scheme") -> None:
                          f"available: {', '.join(SCHEMES)}")
 
 
-def reflecting_generator(shape, axes, steps, drift, scheme: str = "fitted") -> sp.csr_matrix:
+def reflecting_generator(shape, axes, spacings, drift, scheme: str = "fitted") -> sp.csr_matrix:
     """Generator matrix of b . D + sum of second differences along ``axes`` of a state array.
 
     ``shape`` is the full state shape (leading axes, e.g. the slow variable,
     make the matrix block diagonal), ``axes`` the state axes the operator acts
-    on, ``steps`` their spacings and ``drift`` an array of shape
+    on, ``spacings`` their spacings and ``drift`` an array of shape
     ``shape + (len(axes),)`` holding b at every node.  Flat indices follow
     C order of ``shape``.
     """
@@ -75,7 +75,7 @@ def reflecting_generator(shape, axes, steps, drift, scheme: str = "fitted") -> s
     size = int(np.prod(shape))
     index = np.arange(size).reshape(shape)
     rows, cols, vals = [], [], []
-    for k, (axis, h) in enumerate(zip(axes, steps)):
+    for k, (axis, h) in enumerate(zip(axes, spacings)):
         lo = [slice(None)] * len(shape)
         hi = [slice(None)] * len(shape)
         lo[axis], hi[axis] = slice(0, -1), slice(1, None)

@@ -6,7 +6,7 @@ discretised along characteristics: V(tau + dt, z) = min_j V(tau, z + v_j dt),
 with V at the foot z + v_j dt interpolated multilinearly in x.  The foot lies
 on the upwind side of z, so for a Courant number dt sum_k |v_k| / h_k <= 1 in
 d = 1 this is exactly the upwind difference V + dt v D^{sign v} V chosen by the
-sign of the drift of each control; for larger steps it stays monotone, because
+sign of the drift of each control; for larger spacings it stays monotone, because
 interpolation weights are non-negative and sum to one (constants are kept
 exactly), and its error no longer carries a 1/Courant factor.  Feet outside the
 box are moved back onto it (the wall is not crossed).
@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def foot_interpolation(shape, axes, steps, velocity: np.ndarray, dt: float) -> sp.csr_matrix:
+def foot_interpolation(shape, axes, spacings, velocity: np.ndarray, dt: float) -> sp.csr_matrix:
     """Sparse S with (S V)(z) = V(z + velocity(z) dt), multilinear along ``axes``.
 
     ``velocity`` has shape ``shape + (len(axes),)``; the other state axes are
@@ -34,7 +34,7 @@ def foot_interpolation(shape, axes, steps, velocity: np.ndarray, dt: float) -> s
     lower_idx, theta = [], []
     for k, axis in enumerate(axes):
         n = shape[axis]
-        s = np.clip(position[axis] + velocity[..., k] * dt / steps[k], 0.0, n - 1.0)
+        s = np.clip(position[axis] + velocity[..., k] * dt / spacings[k], 0.0, n - 1.0)
         i = np.minimum(np.floor(s), n - 2).astype(np.int64)
         lower_idx.append(i - position[axis])
         theta.append(s - i)
@@ -56,18 +56,18 @@ class CharacteristicTransport:
 
     shape: tuple
     axes: tuple
-    steps: np.ndarray
+    spacings: np.ndarray
     velocities: list
 
     def courant_step(self) -> float:
         """Largest dt with dt sum_k |v_k|/h_k <= 1: below it the step is the explicit
         upwind difference (the classical CFL bound of the monotone scheme)."""
-        speed = max(float(np.max(np.sum(np.abs(v) / self.steps, axis=-1))) for v in self.velocities)
+        speed = max(float(np.max(np.sum(np.abs(v) / self.spacings, axis=-1))) for v in self.velocities)
         return np.inf if speed == 0.0 else 1.0 / speed
 
     def operators(self, dt: float) -> list:
         """One interpolation matrix per candidate drift (None for a zero drift: identity)."""
-        return [None if not np.any(v) else foot_interpolation(self.shape, self.axes, self.steps, v, dt)
+        return [None if not np.any(v) else foot_interpolation(self.shape, self.axes, self.spacings, v, dt)
                 for v in self.velocities]
 
     @staticmethod

@@ -152,15 +152,15 @@ def solve_ball(op: BallOperator, delta: float, rhs: np.ndarray, solver: str = "d
     else:
         inner = _Multigrid(op, A, delta, operator_at)
     inner.stats["setup_time"] = time.perf_counter() - start
-    omega, steps = inner(rhs), 0
+    omega, corrections = inner(rhs), 0
     if refined or solver != "direct":
-        omega, steps, converged = refine(inner, op, delta, rhs, omega)
+        omega, corrections, converged = refine(inner, op, delta, rhs, omega)
         if not converged and solver != "direct":
-            raise RuntimeError(f"the multigrid {what} solver did not converge in {steps} cycles "
+            raise RuntimeError(f"the multigrid {what} solver did not converge in {corrections} cycles "
                                f"(h = {op.step:g}); solver = 'direct' factorises instead")
     solved = time.perf_counter()
     res = float(np.max(np.abs(rhs - op.apply(omega, delta))))
-    return BallSolve(omega, steps, res, int(A.nnz), solved - start, inner.stats)
+    return BallSolve(omega, corrections, res, int(A.nnz), solved - start, inner.stats)
 
 
 def on_square_grid(op: BallOperator, values: np.ndarray) -> np.ndarray:

@@ -83,7 +83,7 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
     table = table.reshape(grid.shape + table.shape[1:])
     for j in range(table.shape[-2]):
         check_finite(table[..., j, :].sum(axis=-1), "effective: averaged velocities", 0, grid.coordinates())
-    transport = CharacteristicTransport(grid.shape, tuple(range(grid.dim)), grid.steps,
+    transport = CharacteristicTransport(grid.shape, tuple(range(grid.dim)), grid.spacings,
                                         [table[..., j, :] for j in range(table.shape[-2])])
     steps, dt = plan_steps(T, courant * transport.courant_step(), at_least=1)
     value = model.g(grid.nodes())

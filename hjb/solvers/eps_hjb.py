@@ -66,7 +66,7 @@ def slow_transport(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> Characte
     x, y = product_nodes(x_grid, y_grid)
     velocities = [np.broadcast_to(model.phi(x, y, u), x.shape) for u in model.control_values]
     _check_inflow(x_grid, velocities, x, y)
-    return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.steps, velocities)
+    return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.spacings, velocities)
 
 
 @dataclass
@@ -90,7 +90,7 @@ class EpsHJBStep:
         shape = x_grid.shape + y_grid.shape
         d = model.dim
         x, y = product_nodes(x_grid, y_grid)
-        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.steps, model.b(x, y), y_scheme)
+        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, model.b(x, y), y_scheme)
         implicit = spla.splu((sp.identity(L.shape[0], format="csc") - (dt / eps) * L).tocsc())
         return cls(transport.operators(dt), implicit, shape)
 

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..grid import Grid
 from ..losses import Loss
 from ..points import as_points
-from .viscous import HJSolution, solve_viscous_hj
+from .viscous import ViscousHJSolution, solve_viscous_hj
 
 #: Coarse search spacing as a fraction of the loss's length scale.
 SEARCH_FRACTION = 0.25
@@ -129,6 +129,6 @@ def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
     return MoreauEnvelope(vals[np.arange(len(x)), best], y, (x - y) / t)
 
 
-def godunov_hopf_lax(loss: Loss, grid: Grid, t: float, **options) -> HJSolution:
+def godunov_hopf_lax(loss: Loss, grid: Grid, t: float, **options) -> ViscousHJSolution:
     """u(., t) of du/dt + 1/2 |grad u|^2 = 0 by the monotone Godunov scheme (first order)."""
     return solve_viscous_hj(loss, grid, t, beta=np.inf, **options)

@@ -102,7 +102,7 @@ def invariant_measure(model: TwoScaleModel, x, box=None, points=None, scheme: st
                  "the invariant-measure solve", key="points")
     nodes = grid.nodes()
     drift = np.asarray(model.b(x, nodes), dtype=float)
-    Q = reflecting_generator(grid.shape, tuple(range(model.dim)), grid.steps, drift, scheme=scheme)
+    Q = reflecting_generator(grid.shape, tuple(range(model.dim)), grid.spacings, drift, scheme=scheme)
     flat = nodes.reshape(-1, model.dim)
     if model.potential is not None:
         k = int(np.argmin(model.potential(flat, x)))

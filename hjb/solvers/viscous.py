@@ -40,7 +40,7 @@ DEFAULT_COURANT = 0.9
 
 
 @dataclass
-class HJSolution:
+class ViscousHJSolution:
     """u(., t) on the grid and how it was obtained."""
 
     value: np.ndarray
@@ -51,10 +51,10 @@ class HJSolution:
     steps: int
 
 
-def one_sided_differences(u: np.ndarray, steps) -> list:
+def one_sided_differences(u: np.ndarray, spacings) -> list:
     """(D_k^- u, D_k^+ u) for every axis k; the difference across a wall is 0."""
     out = []
-    for k, h in enumerate(steps):
+    for k, h in enumerate(spacings):
         diff = np.diff(u, axis=k) / h
         pad = [(0, 0)] * u.ndim
         pad[k] = (1, 0)
@@ -64,21 +64,21 @@ def one_sided_differences(u: np.ndarray, steps) -> list:
     return out
 
 
-def godunov_hamiltonian(u: np.ndarray, steps) -> np.ndarray:
+def godunov_hamiltonian(u: np.ndarray, spacings) -> np.ndarray:
     """H_G(D^- u, D^+ u) = sum_k 1/2 max((D_k^- u)^+, (D_k^+ u)^-)^2 at every node."""
     return sum(0.5 * np.maximum(np.maximum(m, 0.0), np.maximum(-p, 0.0)) ** 2
-               for m, p in one_sided_differences(u, steps))
+               for m, p in one_sided_differences(u, spacings))
 
 
-def lipschitz_by_axis(u: np.ndarray, steps) -> np.ndarray:
+def lipschitz_by_axis(u: np.ndarray, spacings) -> np.ndarray:
     """G_k = max |D_k u| over the grid."""
     return np.array([np.max(np.abs(np.diff(u, axis=k))) / h if u.shape[k] > 1 else 0.0
-                     for k, h in enumerate(steps)])
+                     for k, h in enumerate(spacings)])
 
 
-def step_bound(u: np.ndarray, steps) -> float:
+def step_bound(u: np.ndarray, spacings) -> float:
     """The largest dt for which the explicit Godunov step is monotone: 1 / sum_k G_k / h_k."""
-    rate = float(np.sum(lipschitz_by_axis(u, steps) / np.asarray(steps)))
+    rate = float(np.sum(lipschitz_by_axis(u, spacings) / np.asarray(spacings)))
     return np.inf if rate == 0 else 1.0 / rate
 
 
@@ -96,7 +96,7 @@ def diffusion_matrix(grid: Grid, dt: float, nu: float) -> sp.csc_matrix:
     """
     parts = []
     index = np.indices(grid.shape)
-    for k, h in enumerate(grid.steps):
+    for k, h in enumerate(grid.spacings):
         lap_k = reflecting_generator(grid.shape, (k,), [h], np.zeros(grid.shape + (1,)))
         inside = ((index[k] > 0) & (index[k] < grid.shape[k] - 1)).ravel().astype(float)
         parts.append(sp.diags(inside) @ lap_k)
@@ -119,10 +119,10 @@ class ViscousStep:
         return cls(grid, dt, implicit)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
-        steps = self.grid.steps
-        if step_bound(u, steps) < self.dt * (1 - 1e-9):      # cannot happen for a monotone scheme
-            raise RuntimeError(f"viscous_hj: the Godunov step bound {step_bound(u, steps):g} fell below dt")
-        u = u - self.dt * godunov_hamiltonian(u, steps)
+        spacings = self.grid.spacings
+        if step_bound(u, spacings) < self.dt * (1 - 1e-9):      # cannot happen for a monotone scheme
+            raise RuntimeError(f"viscous_hj: the Godunov step bound {step_bound(u, spacings):g} fell below dt")
+        u = u - self.dt * godunov_hamiltonian(u, spacings)
         if self.implicit is not None:
             u = self.implicit.solve(u.ravel()).reshape(self.grid.shape)
         return u
@@ -130,7 +130,7 @@ class ViscousStep:
 
 def solve_viscous_hj(f, grid: Grid, t: float, beta: float = np.inf, dt: Optional[float] = None,
                      courant: float = DEFAULT_COURANT,
-                     on_step: Optional[Callable[[int, int], None]] = None) -> HJSolution:
+                     on_step: Optional[Callable[[int, int], None]] = None) -> ViscousHJSolution:
     """u(., t) from u(., 0) = f (a :class:`Loss` or its values on the grid); beta = inf is inviscid."""
     if not beta > 0:
         raise InputError("beta", f"must be positive, got {beta:g}")
@@ -142,14 +142,14 @@ def solve_viscous_hj(f, grid: Grid, t: float, beta: float = np.inf, dt: Optional
     u = np.array(f.value(grid.nodes()) if isinstance(f, Loss) else f, dtype=float)
     if u.shape != grid.shape:
         raise InputError("f", f"values must have the grid's shape {grid.shape}, got {u.shape}")
-    bound = step_bound(u, grid.steps)
+    bound = step_bound(u, grid.spacings)
     if dt is None:
         dt = courant * bound
     if dt > bound * (1 + 1e-12):
         raise InputError("dt", f"= {dt:g} exceeds the monotonicity bound {bound:g} of the Godunov step")
     if t == 0:
-        return HJSolution(u, grid, 0.0, float(beta), 0.0, 0)
+        return ViscousHJSolution(u, grid, 0.0, float(beta), 0.0, 0)
     steps, dt = plan_steps(t, min(dt, t), at_least=1)
     run = march(ViscousStep.build(grid, dt, beta), u, steps, dt, t, "viscous_hj", grid.coordinates(),
                 on_step=on_step)
-    return HJSolution(run.value, grid, float(t), float(beta), dt, steps)
+    return ViscousHJSolution(run.value, grid, float(t), float(beta), dt, steps)

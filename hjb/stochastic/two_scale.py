@@ -50,7 +50,7 @@ def check_step(model: DeepRelaxation, eps: float, dt: float, key: str = "dt") ->
 
 
 @dataclass
-class PathsAtT:
+class TwoScalePaths:
     """X_T, Y_T of every path, the time average of Y over [0, T], and the step used."""
 
     X_T: np.ndarray
@@ -65,7 +65,7 @@ Control = Union[float, Callable[[float, np.ndarray, np.ndarray], np.ndarray]]
 
 def simulate(model: DeepRelaxation, x0, y0, T: float, eps: float, dt: float, paths: int,
              control: Control = 1.0, seed: Union[int, np.random.Generator, None] = 0,
-             on_step: Optional[Callable[[int, int], None]] = None) -> PathsAtT:
+             on_step: Optional[Callable[[int, int], None]] = None) -> TwoScalePaths:
     """Euler-Maruyama for (CS_eps) from (x0, y0) at time 0 to T (dt is rounded down to divide T).
 
     ``control`` is a constant u or a feedback ``u(t, X, Y) -> (paths,)``.
@@ -91,7 +91,7 @@ def simulate(model: DeepRelaxation, x0, y0, T: float, eps: float, dt: float, pat
         Y_sum += Y
         if on_step is not None:
             on_step(n + 1, steps)
-    return PathsAtT(X, Y, Y_sum / steps, float(dt), steps)
+    return TwoScalePaths(X, Y, Y_sum / steps, float(dt), steps)
 
 
 def entropic_gradient_descent(model: DeepRelaxation, x0, T: float, u: float = 1.0, rtol: float = 1e-9):

@@ -8,16 +8,18 @@ interrupted (the previous result file is left as it was).
 from __future__ import annotations
 
 import argparse
+import difflib
 import glob
 import logging
 import os
 import signal
 import sys
-import time
 import traceback
 import warnings
 
 from .errors import InputError, NonFiniteError
+from .output.terminal import one_line, printable, progress_bar
+from .output.atomic import WriteError
 from .version import __version__
 
 log = logging.getLogger("hjb")
@@ -25,7 +27,7 @@ log = logging.getLogger("hjb")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit 2, as for every other user mistake
-        self.exit(2, f"hjb: {message}\n")
+        self.exit(2, f"hjb: {one_line(message)}\n")
 
 
 def _positive_int(text):
@@ -46,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hjb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a case file", parents=[common])
-    run.add_argument("case")
+    run.add_argument("case", help="a case file, or the name of a shipped case (see hjb list)")
     run.add_argument("-o", "--output", help="result file (default: [output].file, else results/<case>.h5)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a case key by its dotted path (value parsed as TOML)")
@@ -64,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse a solve whose memory estimate exceeds SHARE of the available memory "
                           "(default 0.5, or HJB_MEMORY_SHARE)")
     lst = sub.add_parser("list", help="the shipped cases", parents=[common])
-    lst.add_argument("--cases", default=None, help="case folder (default: cases/ of this checkout)")
+    lst.add_argument("--cases", default=None, help="case folder (default: the shipped cases)")
     show = sub.add_parser("show", help="what a result file holds", parents=[common])
     show.add_argument("file")
     plot = sub.add_parser("plot", help="the natural picture of a result file", parents=[common])
@@ -74,33 +76,52 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shipped_folder() -> str:
+    """The folder of the shipped cases.
+
+    They are the package data ``hjb.cases`` (the repository's ``cases/`` folder,
+    mapped into the package by pyproject.toml), found with importlib.resources in
+    a normal and an editable install alike; a source tree used without installing
+    falls back to the ``cases/`` folder beside the package.
+    """
+    try:
+        from importlib.resources import files
+        folder = os.fspath(files("hjb.cases"))
+    except (ModuleNotFoundError, TypeError):  # not installed, or not a folder on disk
+        folder = ""
+    if not os.path.isdir(folder):
+        folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases")
+    return folder
+
+
+def _shipped_cases() -> dict:
+    """Shipped case name (the file name without ``.toml``) -> path of the file, in name order."""
+    paths = sorted(glob.glob(os.path.join(_shipped_folder(), "*.toml")))
+    return {os.path.basename(path)[:-len(".toml")]: path for path in paths}
+
+
 def _cases_dir(explicit=None) -> str:
-    if explicit:
-        return explicit
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases")
-    return here if os.path.isdir(here) else os.path.join(os.getcwd(), "cases")
+    """The folder ``hjb list`` reads: ``--cases`` if given, else the shipped cases."""
+    return explicit or _shipped_folder()
 
 
-#: Seconds before a progress bar appears (short solves show none).
-PROGRESS_DELAY = float(os.environ.get("HJB_PROGRESS_DELAY", "1.0"))
-
-
-def _progress(quiet: bool, unit: str = "step"):
-    """A tqdm bar on a terminal (after about a second), nothing otherwise."""
-    if quiet or not sys.stderr.isatty():
-        return None, None
-    from tqdm import tqdm
-    bar = tqdm(total=0, unit=unit, file=sys.stderr, leave=False, delay=PROGRESS_DELAY, dynamic_ncols=True)
-
-    def on_step(i, n):
-        if bar.total != n:
-            bar.reset(total=n)
-            # show the full bar at once (tqdm would wait for its next mininterval),
-            # unless the bar is still within its start-up delay
-            if time.time() - bar.start_t >= PROGRESS_DELAY:
-                bar.refresh()
-        bar.update(i - bar.n)
-    return on_step, bar
+def _case_file(case: str) -> str:
+    """The file ``hjb run CASE`` reads: a path that exists wins; otherwise the shipped
+    case of that name (``quadratic_value`` or ``quadratic_value.toml``); otherwise an
+    InputError ``CASE: case file not found`` naming close shipped cases."""
+    if os.path.exists(case):
+        return case
+    shipped = _shipped_cases()
+    stem = case[:-len(".toml")] if case.endswith(".toml") else case
+    if stem in shipped:                     # a bare name: a path with a folder never matches
+        return shipped[stem]
+    close = difflib.get_close_matches(os.path.basename(stem), list(shipped), n=3, cutoff=0.6)
+    hint = ""
+    if close:
+        quoted = [f"'{name}'" for name in close]
+        hint = (f" (did you mean the shipped case {quoted[0]}?)" if len(quoted) == 1 else
+                f" (did you mean one of the shipped cases {', '.join(quoted)}?)")
+    raise InputError(case, f"case file not found{hint}")
 
 
 def _output_path(args, case) -> str:
@@ -129,7 +150,8 @@ def cmd_run(args) -> int:
 
 
 def _run(args) -> int:
-    from .output.hdf5 import check_writable, save
+    from .output.atomic import check_target
+    from .output.hdf5 import save
     from .runner.case import apply_ci, case_from_dict, load_case
     from .runner.registry import kind_spec
     from .runner.run import discard_partial, run
@@ -137,19 +159,19 @@ def _run(args) -> int:
     from .runner.validate import validate
     if args.scheduler and args.workers:
         raise InputError("--scheduler", "use either --scheduler or --workers, not both")
-    case = load_case(args.case)
+    case = load_case(_case_file(args.case))
     if args.ci:
         case = apply_ci(case)
     case = case_from_dict(case.data, args.set, source=case.source)   # --set wins over [ci]
     data = validate(case)                              # every input check before anything is written
     members = sweep_members(kind_spec(data["kind"]), data)
     out = _output_path(args, case)
-    check_writable(out, force=args.force)
+    check_target(out, force=args.force)
     partial = out + ".partial"
     workers = args.workers                             # serial unless --workers or --scheduler
     log.info("%s: %s -> %s%s", case.kind, case.source, out,
              f" ({len(members)} sweep members)" if members else "")
-    on_step, bar = _progress(args.quiet, "member" if members else "step")
+    on_step, bar = progress_bar(args.quiet, "member" if members else "step")
     try:
         result = run(case, on_step=on_step, workers=workers, scheduler=args.scheduler,
                      partial=partial, resume=args.resume, discard=args.force)
@@ -179,14 +201,17 @@ class _Reported(Exception):
 
 
 def cmd_list(args) -> int:
-    from .runner.case import load_case
+    from .runner.case import load_case      # reads the TOML files only: no solver is imported
     folder = _cases_dir(args.cases)
     if not os.path.isdir(folder):
         raise InputError(folder, "no such case folder")
     for path in sorted(glob.glob(os.path.join(folder, "*.toml"))):
-        name = os.path.relpath(path)
-        if name.startswith(".."):
-            name = path
+        if args.cases:                      # a folder of one's own: its files as paths
+            name = os.path.relpath(path)
+            if name.startswith(".."):
+                name = path
+        else:                               # a shipped case: the name ``hjb run`` takes anywhere
+            name = os.path.basename(path)
         try:
             case = load_case(path)
             title = case.data.get("title", "")
@@ -198,15 +223,18 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     from .output.hdf5 import load
-    from .runner.show import describe
-    print("\n".join(describe(load(args.file))))
+    from .runner.show import check_contents, describe
+    result = load(args.file)
+    check_contents(result, args.file)
+    print("\n".join(printable(line) for line in describe(result)))
     return 0
 
 
 def cmd_plot(args) -> int:
     from .output.hdf5 import load
-    from .runner.show import save_picture
+    from .runner.show import check_contents, save_picture
     result = load(args.file)
+    check_contents(result, args.file)
     out = args.output or os.path.splitext(args.file)[0] + ".png"
     save_picture(result, out, force=args.force)
     print(f"{result.kind}: wrote {out}")
@@ -247,7 +275,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"hjb: {exc}", file=sys.stderr)
+        print(f"hjb: {one_line(exc)}", file=sys.stderr)
         return 2
     except _Reported as exc:
         return exc.code
@@ -261,12 +289,15 @@ def main(argv=None) -> int:
         except OSError:
             pass
         return 0
+    except WriteError as exc:
+        print(one_line(f"hjb: cannot write {exc.filename}: {exc.strerror}; nothing was replaced"), file=sys.stderr)
+        return 1
     except MemoryError:
         print("hjb: out of memory (lower the resolution, or --max-memory-share to be refused earlier)",
               file=sys.stderr)
         return 1
     except NonFiniteError as exc:
-        print(f"hjb: non-finite value: {exc}", file=sys.stderr)
+        print(one_line(f"hjb: non-finite value: {exc}"), file=sys.stderr)
         return 1
     except Exception as exc:
         traceback.print_exc()

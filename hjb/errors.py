@@ -36,15 +36,17 @@ class NonFiniteError(RuntimeError):
     """A NaN or Inf appeared in a solve (an internal failure: exit code 1)."""
 
 
-def check_finite(values: np.ndarray, solver: str, step: int, coordinates: dict) -> None:
-    """Raise NonFiniteError naming the solver, the step and the first bad grid node.
+def check_finite(values: np.ndarray, solver: str, step, coordinates: dict) -> None:
+    """Raise NonFiniteError naming the solver, the step (None: no step) and the first bad node.
 
     ``coordinates`` maps axis names to 1-D node arrays, in the axis order of ``values``.
+    The message reads ``<solver>: <value> at step N at <coordinates>``.
     """
     bad = ~np.isfinite(values)
     if not bad.any():
         return
     index = np.unravel_index(int(np.argmax(bad.ravel())), values.shape)
     where = ", ".join(f"{name} = {nodes[i]:.6g}" for (name, nodes), i in zip(coordinates.items(), index))
-    raise NonFiniteError(f"{solver}: {values.ravel()[np.ravel_multi_index(index, values.shape)]} "
-                         f"at step {step} at {where}")
+    at_step = "" if step is None else f" at step {step}"
+    raise NonFiniteError(f"{solver}: {values.ravel()[np.ravel_multi_index(index, values.shape)]}"
+                         f"{at_step} at {where}")

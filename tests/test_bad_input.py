@@ -7,7 +7,7 @@ import string
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hjb.cli import main
@@ -233,8 +233,12 @@ def random_cases(draw):
     return data
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+# derandomize: the same 500 examples on every run (a flaky test is a defect); the example is
+# the case an earlier random run found: a key "\r" split the one-line message in two.
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None,
+          derandomize=True)
 @given(data=random_cases())
+@example(data={**_tiny("eps_hjb"), "solve": {"T": 0.2, "eps": 0.1, "\r": 1}})
 def test_random_cases_never_end_in_an_unhandled_exception(tmp_path_factory, data):
     """Every run exits 0 (and writes a file) or 2 (one line, no file); never a traceback.
 

@@ -26,9 +26,12 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InputError, check_finite
 from ..limits import check_memory
 from .generator import bernoulli
 
+#: Grid steps per radius n / h beyond which a grid is refused outright (overflow, not memory).
+MAX_NODES_PER_RADIUS = 1e7
 #: Nodes closer to the sphere than this fraction of h are taken as boundary
 #: nodes (value 0): their arm would be shorter than 1e-6 h and only spoil the
 #: conditioning, while the value they would carry is O(1e-6 h |D omega|).
@@ -87,10 +90,13 @@ class BallOperator:
 
 
 def _drift_along(drift, points: np.ndarray, k: int, offset: np.ndarray) -> np.ndarray:
-    """Component k of the drift at points + offset e_k."""
+    """Component k of the drift at points + offset e_k (checked finite: a NaN drift would
+    otherwise surface as a singular factorisation far from its cause)."""
     mid = points.copy()
     mid[:, k] += offset
-    return drift(mid)[:, k]
+    along = drift(mid)[:, k]
+    check_finite(along, "ball operator: drift b", 0, {f"y{k + 1}" if points.shape[1] > 1 else "y": mid[:, k]})
+    return along
 
 
 def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
@@ -98,7 +104,13 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
 
     ``drift(y)`` maps (..., d) points to (..., d) velocities.
     """
-    J = int(np.floor(n / h + 1e-9))
+    ratio = n / h
+    if not (np.isfinite(ratio) and ratio <= MAX_NODES_PER_RADIUS):
+        raise InputError("h", f"n / h = {ratio:.3g} grid steps per radius; at most {MAX_NODES_PER_RADIUS:.0e}")
+    J = int(np.floor(ratio + 1e-9))
+    # the square grid of the nodes j h is allocated first: refuse it before it exists
+    square = float(2 * J + 1) ** dim
+    check_memory(square * (8.0 * (6 * dim + 8) + 17.0), "the cell-problem assembly", key="h")
     axis = h * np.arange(-J, J + 1)
     shape = (2 * J + 1,) * dim
     # |y|^2 on the square grid by broadcasting (no (..., d) coordinate array).
@@ -107,7 +119,6 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
     inside = r2 < (n - MIN_ARM * h) ** 2
     flat = np.flatnonzero(inside)
     m = len(flat)
-    check_memory(8.0 * m * (6 * dim + 8), "the cell-problem assembly", key="h")
     index = np.full(len(r2), -1, dtype=np.int64)
     index[(~inside) & (r2 <= n**2 * (1 + 1e-12))] = -2
     index[flat] = np.arange(m)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import check_finite
 from ..model import TwoScaleModel
 from ..points import as_points
 
@@ -97,7 +98,9 @@ def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None):
         args = [np.asarray(a)[sl].reshape((-1, 1) + np.shape(a)[1:]) for a in row_args]
         vals = integrand(xc, y, *args)
         out.append(np.einsum("mq,mq...->m...", w, vals))
-    return np.concatenate(out, axis=0)
+    out = np.concatenate(out, axis=0)
+    check_finite(out.reshape(len(out), -1).sum(axis=-1), "Gibbs quadrature: the average", 0, {"point": np.arange(len(out))})
+    return out
 
 
 def gibbs_mean(model: TwoScaleModel, x) -> np.ndarray:

@@ -10,15 +10,17 @@ variable" scale, so that every axis of every dataset has a name in xarray.
 from __future__ import annotations
 
 import datetime
+import errno
+import io
 import json
 import os
 
 import h5py
 import numpy as np
 
-from ..version import __version__
-from .atomic import atomic_path, temporary_beside
 from ..errors import InputError
+from ..version import __version__
+from .atomic import WriteError, atomic_path
 from .result import Result
 
 
@@ -71,30 +73,53 @@ def _write(group: h5py.Group, result: Result) -> None:
         _write(group.create_group(member), sub)
 
 
-def save(result: Result, path, force: bool = False) -> str:
-    """Write ``result`` to ``path`` through a temporary file in the same directory.
+def _same(stored, expected) -> bool:
+    stored, expected = np.asarray(stored), np.asarray(expected)
+    if stored.shape != expected.shape:
+        return False
+    if expected.dtype.kind == "f":
+        return bool(np.array_equal(stored, expected, equal_nan=True))
+    return bool(np.array_equal(stored, expected))
 
-    An existing file is kept unless ``force``; an interrupted write leaves no
-    partial file behind.
+
+def _verify_group(group: h5py.Group, result: Result, where: str) -> None:
+    for name, values in {**result.coords, **result.data}.items():
+        if name not in group or not _same(group[name][()], values):
+            raise WriteError(errno.EIO, f"'{where}{name}' reads back differently from what was written")
+    for member, sub in result.members.items():
+        _verify_group(group[member], sub, f"{where}{member}/")
+
+
+def verify(path: str, result: Result) -> None:
+    """Re-open a written file and check that every array reads back exactly (a torn write cannot pass)."""
+    with h5py.File(path, "r") as fh:
+        if fh.attrs.get("kind") != result.kind:
+            raise WriteError(errno.EIO, "the root attributes did not survive the write")
+        _verify_group(fh, result, "")
+
+
+def save(result: Result, path, force: bool = False) -> str:
+    """Write ``result`` to ``path`` atomically and check it (see :mod:`hjb.output.atomic`).
+
+    An existing file is kept unless ``force``; a failed or interrupted write leaves
+    the previous file as it was and no temporary file behind.
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not force:
-        raise InputError(path, "exists already; pass --force (force=True) to overwrite it")
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as fh:
+    # HDF5 builds the file in memory; Python writes the bytes.  HDF5 writing to a full disk
+    # itself reports the error only while it cleans up (where Python ignores it) and can
+    # crash the process at exit; a Python write raises at once.
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as fh:
         fh.attrs["hjb_version"] = __version__
         fh.attrs["kind"] = result.kind
         fh.attrs["case"] = result.case_text
         fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         _write(fh, result)
+    data = buffer.getbuffer()
+    with atomic_path(path, force=force, verify=lambda tmp: verify(tmp, result), needed=len(data)) as tmp:
+        with open(tmp, "wb") as out:
+            out.write(data)
     return path
-
-
-def check_writable(path, force: bool = False) -> None:
-    """Refuse early (before a long solve) an output that exists or cannot be written."""
-    path = os.fspath(path)
-    if os.path.exists(path) and not force:
-        raise InputError(path, "exists already; pass --force to overwrite it")
-    os.unlink(temporary_beside(path))
 
 
 def _attr(value):
@@ -118,6 +143,8 @@ def _read(group: h5py.Group, kind: str) -> Result:
             result.coords[name] = item[()]
     for name, item in group.items():
         if isinstance(item, h5py.Dataset) and not item.is_scale:
+            if item.dtype.kind not in "biuf":
+                raise InputError(name, f"holds {item.dtype} data, not numbers")
             dims = tuple(str(_attr(item.attrs["dims"])).split(",")) if item.attrs.get("dims") else ()
             result.add(name, item[()], dims if len(dims) == item.ndim else tuple(f"dim{i}" for i in range(item.ndim)))
     result.attrs = {k: _attr(v) for k, v in group.attrs.items()
@@ -140,8 +167,14 @@ def load(path) -> Result:
     with fh:
         if "kind" not in fh.attrs:
             raise InputError(path, "not an hjb result file (no 'kind' attribute)")
-        result = _read(fh, str(_attr(fh.attrs["kind"])))
-        result.case_text = str(_attr(fh.attrs.get("case", "")))
-        result.attrs.update(created=str(_attr(fh.attrs.get("created", ""))),
-                            hjb_version=str(_attr(fh.attrs.get("hjb_version", ""))))
+        try:
+            result = _read(fh, str(_attr(fh.attrs["kind"])))
+            result.case_text = str(_attr(fh.attrs.get("case", "")))
+            result.attrs.update(created=str(_attr(fh.attrs.get("created", ""))),
+                                hjb_version=str(_attr(fh.attrs.get("hjb_version", ""))))
+        except InputError as exc:
+            raise InputError(path, f"dataset '{exc.key}' {exc.message}") from None
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            # a corrupt file (bit flips fail HDF5's checks), or one not written by hjb
+            raise InputError(path, f"unreadable result file ({type(exc).__name__}: {exc})") from None
     return result

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..errors import InputError
+import numpy as np
+
+from ..errors import InputError, NonFiniteError, check_finite
 
 #: Solver argument names that are not [solve] keys, and the case keys they come from.
 ARGUMENTS = {"x_grid": "grid.x", "y_grid": "grid.y", "steps": "solve", "dim": "model.dim",
@@ -29,7 +31,9 @@ class KindSpec:
     ``plot(fig, result)`` draws its natural picture and ``headline(result)``
     returns the lines ``hjb show`` prints for it; ``memory(data)`` estimates
     the bytes a solve needs.  ``arguments`` maps further solver argument names
-    to case keys.
+    to case keys.  ``datasets`` names what every result of the kind holds (a file
+    claiming the kind without them is refused), ``nan_outside`` the datasets in
+    which NaN marks nodes outside the domain (everywhere else NaN is a failure).
     """
 
     name: str
@@ -41,6 +45,9 @@ class KindSpec:
     plot: Optional[Callable] = None
     headline: Optional[Callable] = None
     arguments: dict = field(default_factory=dict)
+    datasets: tuple = ()
+    nan_outside: tuple = ()
+    memory: Optional[Callable] = None
 
     def case_key(self, key: str) -> str:
         """The case key behind a solver argument name (unchanged if it is one already)."""
@@ -54,3 +61,23 @@ class KindSpec:
 
     def in_case_terms(self, exc: InputError) -> InputError:
         return InputError(self.case_key(exc.key), exc.message)
+
+    def check_finite_result(self, result) -> None:
+        """Every number a run returns is finite (NaN only where ``nan_outside`` allows it)."""
+        for name, values in result.data.items():
+            if values.dtype.kind != "f":
+                continue
+            checked = np.where(np.isnan(values), 0.0, values) if name in self.nan_outside else values
+            where = {dim: result.coords.get(dim, np.arange(n)) for dim, n in zip(result.dims[name], values.shape)}
+            check_finite(checked, f"{self.name}: result '{name}'", None, where)
+        for key, value in result.attrs.items():
+            if isinstance(value, float) and not np.isfinite(value):
+                raise NonFiniteError(f"{self.name}: result attribute '{key}' is {value}")
+
+    def check_contents(self, result, path: str) -> None:
+        """A result file claiming this kind holds its datasets (in every sweep member)."""
+        for label, sub in (result.members.items() if result.members else [("", result)]):
+            missing = [name for name in self.datasets if name not in sub.data]
+            if missing:
+                where = f" in group '{label}'" if label else ""
+                raise InputError(path, f"claims kind '{self.name}' but holds no {', '.join(missing)}{where}")

@@ -74,6 +74,7 @@ def run_member(data: dict, on_step=None) -> Result:
             result = spec.runner(data, on_step)
         except InputError as exc:
             raise spec.in_case_terms(exc) from None
+    spec.check_finite_result(result)                  # nothing non-finite leaves with exit code 0
     result.attrs["wall_time"] = time.perf_counter() - start
     log.info("%s solved in %.2f s", data["kind"], result.attrs["wall_time"])
     return result

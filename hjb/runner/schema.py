@@ -30,8 +30,34 @@ class Key:
     sweep: bool = False
 
 
+#: Every number of a case file is at most this large in magnitude (hostile values such as
+#: 1e308 overflow the arithmetic long before they mean anything); tighter ranges per key below.
+MAX_MAGNITUDE = 1e9
+MAX_INTEGER = 2**53
+#: Loss parameters, grid bounds, controls and the coupling stay within this magnitude.
+MAX_PARAMETER = 1e4
+#: The inverse temperatures beta of the kinds that take one: Cole-Hopf and the Gibbs weights
+#: exp(-beta f) are computed stably (shifted exponents) across this range.
+BETA_MIN, BETA_MAX = 1e-3, 1e4
+#: Grid points per axis (the memory estimate refuses most grids long before this).
+MAX_POINTS = 10**7
+
+
 def positive(v):
     return None if v > 0 else f"must be positive, got {v:g}"
+
+
+def positive_within(lo, hi):
+    """Positive (said so when it is not), and in [lo, hi]."""
+    inside = between(lo, hi)
+    return lambda v: positive(v) or inside(v)
+
+
+def between(lo, hi):
+    """A number in [lo, hi] (the range in which the numerics are meaningful)."""
+    def check(v):
+        return None if lo <= v <= hi else f"must lie in [{lo:g}, {hi:g}], got {v:g}"
+    return check
 
 
 def non_negative(v):
@@ -87,6 +113,8 @@ def check_value(key: str, value, spec: Key):
             raise InputError(key, f"expected {expected}{' or a list of them' if spec.sweep else ''}, got {v!r}")
         if spec.type is float and not math.isfinite(v):
             raise InputError(key, f"must be a finite number, got {v!r}")
+        if spec.type in (float, int) and abs(v) > (MAX_MAGNITUDE if spec.type is float else MAX_INTEGER):
+            raise InputError(key, f"is out of range: {v!r}")
         if spec.check is not None:
             msg = spec.check(float(v) if spec.type is float else v)
             if msg:
@@ -115,15 +143,15 @@ def check_table(prefix: str, table: dict, schema: dict) -> dict:
 
 
 def _controls(v):
-    if len(v) != 2 or not all(is_number(c) and math.isfinite(c) for c in v):
-        return f"must be [u_min, u_max] (two finite numbers), got {v!r}"
+    if len(v) != 2 or not all(is_number(c) and math.isfinite(c) and abs(c) <= MAX_PARAMETER for c in v):
+        return f"must be [u_min, u_max] (two finite numbers of magnitude at most {MAX_PARAMETER:g}), got {v!r}"
     return None if v[0] <= v[1] else f"u_min = {v[0]:g} exceeds u_max = {v[1]:g}"
 
 
 #: [model] of the two-scale kinds.
 MODEL = {
     "dim": Key(int, default=1, check=at_least(1)),
-    "gamma": Key(float, required=True, check=positive),
+    "gamma": Key(float, required=True, check=positive_within(0.0, MAX_PARAMETER)),
     "controls": Key(list, default=[0.0, 1.0], check=_controls),
     "loss": Key(dict, required=True),
 }
@@ -145,15 +173,20 @@ TOP = {"kind": Key(str, required=True), "title": Key(str, default=""), "model": 
 MAX_DIM = 3
 
 
-def finite_numbers(key: str, value) -> None:
-    """Loss parameters are numbers, lists of numbers or strings; numbers are finite."""
+def finite_numbers(key: str, value, depth: int = 0) -> None:
+    """Loss parameters are numbers, flat lists of numbers or strings; numbers are finite
+    and of magnitude at most MAX_PARAMETER (true/false are not numbers)."""
     if isinstance(value, dict):
         raise InputError(key, f"expected a number or a list, got a table {value!r}")
+    if isinstance(value, bool):
+        raise InputError(key, f"expected a number, got {str(value).lower()}")
     if isinstance(value, list):
+        if depth > 0:
+            raise InputError(key, "expected a number or a flat list of numbers, got nested lists")
         for v in value:
-            finite_numbers(key, v)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise InputError(key, f"must be a finite number, got {value!r}")
+            finite_numbers(key, v, depth + 1)
+    elif isinstance(value, (int, float)) and not (math.isfinite(value) and abs(value) <= MAX_PARAMETER):
+        raise InputError(key, f"must be a finite number of magnitude at most {MAX_PARAMETER:g}, got {value!r}")
 
 
 def axis_entry(key: str, value, dim: int, what: str, integer: bool) -> list:
@@ -165,8 +198,10 @@ def axis_entry(key: str, value, dim: int, what: str, integer: bool) -> list:
                 raise InputError(key, f"expected integer point counts, got {v!r}")
             if v < 3:
                 raise InputError(key, f"needs at least 3 points per axis, got {v}")
-        elif not (is_number(v) and math.isfinite(v)):
-            raise InputError(key, f"expected finite {what}, got {v!r}")
+            if v > MAX_POINTS:
+                raise InputError(key, f"at most {MAX_POINTS:,} points per axis, got {v:,}")
+        elif not (is_number(v) and math.isfinite(v) and abs(v) <= MAX_PARAMETER):
+            raise InputError(key, f"expected finite {what} of magnitude at most {MAX_PARAMETER:g}, got {v!r}")
     return entries
 
 

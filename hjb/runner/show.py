@@ -11,6 +11,13 @@ def _spec(result: Result):
     return KINDS.get(result.kind)
 
 
+def check_contents(result: Result, path: str) -> None:
+    """InputError unless a file claiming a kind holds that kind's datasets."""
+    spec = _spec(result)
+    if spec is not None:
+        spec.check_contents(result, path)
+
+
 def describe(result: Result) -> list:
     """Every line ``hjb show`` prints: the generic description and the kind's headline numbers."""
     spec = _spec(result)

@@ -19,6 +19,10 @@ from .schema import MAX_DIM, MODEL, TOP, Key, check_grid_block, check_table, fin
 from .sweep import sweep_assignments, sweep_members
 
 
+def _names_a_file(v):
+    return None if v.strip() and not v.endswith(("/", "\\")) else f"must name a file, got {v!r}"
+
+
 def validate(case: Case) -> dict:
     """Check a case against the common schema and its kind's [solve] schema.
 
@@ -30,7 +34,7 @@ def validate(case: Case) -> dict:
     spec = kind_spec(kind)
     data = copy.deepcopy(data)
     data["solve"] = check_table("solve", data["solve"], spec.solve)
-    data["output"] = check_table("output", data["output"], {"file": Key(str)})
+    data["output"] = check_table("output", data["output"], {"file": Key(str, check=_names_a_file)})
     if "model" not in data:
         raise InputError("model", "missing required table")
     data["model"] = check_table("model", data["model"], spec.model or MODEL)

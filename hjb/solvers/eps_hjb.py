@@ -65,6 +65,8 @@ def slow_transport(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> Characte
     """The term min_u phi(x, y, u) . D_x V on the product grid (one candidate drift per control value)."""
     x, y = product_nodes(x_grid, y_grid)
     velocities = [np.broadcast_to(model.phi(x, y, u), x.shape) for u in model.control_values]
+    for v in velocities:
+        check_finite(np.sum(v, axis=-1), "eps_hjb: slow drift phi", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
     _check_inflow(x_grid, velocities, x, y)
     return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.spacings, velocities)
 
@@ -90,7 +92,9 @@ class EpsHJBStep:
         shape = x_grid.shape + y_grid.shape
         d = model.dim
         x, y = product_nodes(x_grid, y_grid)
-        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, model.b(x, y), y_scheme)
+        drift = model.b(x, y)
+        check_finite(np.sum(drift, axis=-1), "eps_hjb: fast drift b", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
+        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
         implicit = spla.splu((sp.identity(L.shape[0], format="csc") - (dt / eps) * L).tocsc())
         return cls(transport.operators(dt), implicit, shape)
 

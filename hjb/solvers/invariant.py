@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ..errors import InputError
+from ..errors import InputError, check_finite
 from ..grid import Grid
 from ..limits import check_memory
 from ..model import TwoScaleModel
@@ -102,6 +102,7 @@ def invariant_measure(model: TwoScaleModel, x, box=None, points=None, scheme: st
                  "the invariant-measure solve", key="points")
     nodes = grid.nodes()
     drift = np.asarray(model.b(x, nodes), dtype=float)
+    check_finite(drift.sum(axis=-1), "invariant measure: drift b", 0, grid.coordinates())
     Q = reflecting_generator(grid.shape, tuple(range(model.dim)), grid.spacings, drift, scheme=scheme)
     flat = nodes.reshape(-1, model.dim)
     if model.potential is not None:

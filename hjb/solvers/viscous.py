@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import InputError
+from ..errors import InputError, check_finite
 from ..grid import Grid
 from ..limits import check_memory
 from ..losses import Loss
@@ -142,6 +142,7 @@ def solve_viscous_hj(f, grid: Grid, t: float, beta: float = np.inf, dt: Optional
     u = np.array(f.value(grid.nodes()) if isinstance(f, Loss) else f, dtype=float)
     if u.shape != grid.shape:
         raise InputError("f", f"values must have the grid's shape {grid.shape}, got {u.shape}")
+    check_finite(u, "viscous_hj: initial value f", 0, grid.coordinates())
     bound = step_bound(u, grid.spacings)
     if dt is None:
         dt = courant * bound

@@ -26,8 +26,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..entropy import curvature_bound, local_entropy
-from ..errors import InputError
+from ..errors import InputError, check_finite
+from ..limits import check_memory
 from ..model import DeepRelaxation
+from ..solvers.march import plan_steps
 
 #: Largest dt (gamma + Lip grad f) / eps accepted (Euler-Maruyama is unstable beyond 2).
 RESOLVE = 0.5
@@ -76,9 +78,11 @@ def simulate(model: DeepRelaxation, x0, y0, T: float, eps: float, dt: float, pat
         raise InputError("T", f"must be positive, got {T:g}")
     check_step(model, eps, dt)
     d = model.dim
+    steps, dt = plan_steps(T, dt)
+    # X, Y, their running sum, the noise, both drifts and a temporary: (paths, d) each
+    check_memory(8.0 * 8 * paths * d, f"{paths:,} paths", key="paths")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    steps = int(np.ceil(T / dt - 1e-9))
-    dt = T / steps
+    where = {"path": np.arange(paths)}
     X = np.array(np.broadcast_to(np.asarray(x0, float), (paths, d)))
     Y = np.array(np.broadcast_to(np.asarray(y0, float), (paths, d)))
     Y_sum = np.zeros_like(Y)
@@ -88,6 +92,7 @@ def simulate(model: DeepRelaxation, x0, y0, T: float, eps: float, dt: float, pat
         velocity = model.phi(X, Y, u)
         Y = Y + (dt / eps) * model.b(X, Y) + noise * rng.standard_normal((paths, d))
         X = X + dt * velocity
+        check_finite(np.sum(X + Y, axis=-1), "sde: the path (X, Y)", n + 1, where)
         Y_sum += Y
         if on_step is not None:
             on_step(n + 1, steps)

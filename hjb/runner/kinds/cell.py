@@ -79,7 +79,7 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("cell", check=_check, runner=run, plot=picture, headline=headline, solve={
+SPECS = [KindSpec("cell", datasets=("omega",), nan_outside=("omega",), check=_check, runner=run, plot=picture, headline=headline, solve={
     "xbar": Key(_POINT, required=True),
     "pbar": Key(_POINT, required=True),
     "n": Key(float, required=True, check=positive, sweep=True),

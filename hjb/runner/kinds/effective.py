@@ -63,7 +63,7 @@ _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
           "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
           "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1))}
 
-SPECS = [KindSpec("effective", grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
+SPECS = [KindSpec("effective", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
                   headline=value_extremes),
-         KindSpec("egd", grids=("x",), solve=_SOLVE, runner=_runner(False), plot=picture,
+         KindSpec("egd", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(False), plot=picture,
                   headline=value_extremes)]

@@ -16,7 +16,7 @@ from ...output.summary import value_extremes
 from ...solvers.eps_hjb import solve_eps_hjb
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
-from ..schema import Key, at_least, one_of, positive
+from ..schema import Key, at_least, one_of, positive, positive_within
 
 
 def _y_inside_x(data):
@@ -75,10 +75,10 @@ def picture(fig, result: Result):
                 ax.set_title(f"{label}: {ax.get_title()}", fontsize="small")
 
 
-SPECS = [KindSpec("eps_hjb", grids=("x", "y"), check=_y_inside_x, runner=run, plot=picture,
+SPECS = [KindSpec("eps_hjb", datasets=("value",), grids=("x", "y"), check=_y_inside_x, runner=run, plot=picture,
                   headline=value_extremes, solve={
                       "T": Key(float, required=True, check=positive),
-                      "eps": Key(float, required=True, check=positive, sweep=True),
+                      "eps": Key(float, required=True, check=positive_within(1e-12, 1e6), sweep=True),
                       "dt": Key(float, check=positive),
                       "courant": Key(float, check=positive),
                       "y_scheme": Key(str, default="fitted", check=one_of(*SCHEMES)),

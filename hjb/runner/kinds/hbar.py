@@ -85,7 +85,7 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("hbar", check=_check, runner=run, plot=picture, headline=headline, solve={
+SPECS = [KindSpec("hbar", datasets=("x", "p", "hbar"), check=_check, runner=run, plot=picture, headline=headline, solve={
     "x": Key(list, required=True), "p": Key(list, required=True),
     "method": Key(str, default="quadrature"),
 })]

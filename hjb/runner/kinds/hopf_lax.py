@@ -31,7 +31,7 @@ def run(data, on_step):
     return result
 
 
-SPECS = [KindSpec("hopf_lax", grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
+SPECS = [KindSpec("hopf_lax", datasets=("value",), grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
                   headline=value_extremes, solve={
                       "t": Key(float, required=True, check=non_negative, sweep=True),
                       "method": Key(str, default="exact", check=one_of("exact", "godunov")),

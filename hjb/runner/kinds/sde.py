@@ -23,7 +23,7 @@ from ...stochastic.feedback import FeedbackControl
 from ...stochastic.two_scale import RESOLVE, check_step, entropic_gradient_descent, fast_time_scale, simulate
 from ..build import build_model
 from ..kind import KindSpec
-from ..schema import Key, at_least, one_of, positive
+from ..schema import Key, at_least, between, one_of, positive, positive_within
 
 #: Default dt as a fraction of the fast time scale eps / (gamma + Lip grad f).
 DEFAULT_DT_FRACTION = 0.1
@@ -45,6 +45,9 @@ def load_value(path: str, key: str = "solve.value_file"):
         raise InputError(key, f"'{path}' is a sweep ({', '.join(result.members)}); give a single eps_hjb run")
     if "snapshots" not in result.data or "time" not in result.coords:
         raise InputError(key, f"'{path}' holds no time snapshots; rerun it with solve.snapshots = 50 (say)")
+    snapshots = result["snapshots"]
+    if snapshots.dtype.kind != "f" or not np.all(np.isfinite(snapshots)):
+        raise InputError(key, f"'{path}': its snapshots are not all finite numbers (a failed or foreign run)")
     return result
 
 
@@ -65,7 +68,15 @@ def _feedback(data, model):
         stored_model = tomllib.loads(value.case_text).get("model")
     except tomllib.TOMLDecodeError:
         stored_model = None
-    if stored_model is not None and _normal(stored_model) != _normal(data["model"]):
+    if not isinstance(stored_model, dict):
+        # without the [model] it was computed for, the feedback could belong to another model
+        raise InputError("solve.value_file", f"'{path}' does not record the [model] it was computed for "
+                         "(no readable 'case' attribute); rerun the eps_hjb case")
+    try:
+        differs = _normal(stored_model) != _normal(data["model"])
+    except (TypeError, ValueError):
+        differs = True
+    if differs:
         raise InputError("solve.value_file", f"'{path}' was computed for a different [model]: {stored_model}")
     return FeedbackControl.from_result(model, value)
 
@@ -111,7 +122,7 @@ def run(data, on_step):
     result = Result("sde", attrs={
         "eps": s["eps"], "T": s["T"], "dt": run.dt, "steps": run.steps, "paths": s["paths"], "seed": s["seed"],
         "control": s["control"], "mean_g_X_T": float(np.mean(g)),
-        "stderr_g_X_T": float(np.std(g, ddof=1) / np.sqrt(len(g))) if len(g) > 1 else np.nan,
+        "stderr_g_X_T": float(np.std(g, ddof=1) / np.sqrt(len(g))) if len(g) > 1 else None,
         "dt_over_fast_time_scale": run.dt / fast_time_scale(model, s["eps"]), "resolve_bound": RESOLVE})
     result.add("X_T", flat(run.X_T), shape)
     result.add("Y_T", flat(run.Y_T), shape)
@@ -122,7 +133,7 @@ def run(data, on_step):
         result.attrs["x_hat_T"] = float(x_hat[0]) if d == 1 else x_hat
         sq = np.sum((run.X_T - x_hat) ** 2, axis=-1)
         result.attrs["mean_square_deviation"] = float(np.mean(sq))
-        result.attrs["stderr_square_deviation"] = float(np.std(sq, ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else np.nan
+        result.attrs["stderr_square_deviation"] = float(np.std(sq, ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else None
     return result
 
 
@@ -165,14 +176,14 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("sde", check=_check, runner=run, plot=picture, headline=headline, solve={
+SPECS = [KindSpec("sde", datasets=("X_T", "g_X_T"), check=_check, runner=run, plot=picture, headline=headline, solve={
     "x0": Key((int, float, list), required=True),
     "y0": Key((int, float, list)),
     "T": Key(float, required=True, check=positive),
-    "eps": Key(float, required=True, check=positive, sweep=True),
+    "eps": Key(float, required=True, check=positive_within(1e-12, 1e6), sweep=True),
     "paths": Key(int, default=1000, check=at_least(1)),
     "dt": Key(float, check=positive),
-    "seed": Key(int, default=0),
+    "seed": Key(int, default=0, check=between(0, 2**63 - 1)),
     "control": Key(str, default="none", check=one_of("none", "feedback")),
     "value_file": Key(str),
 })]

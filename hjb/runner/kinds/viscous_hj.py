@@ -16,7 +16,7 @@ from ...output.summary import value_extremes
 from ...solvers.viscous import DEFAULT_COURANT, solve_viscous_hj
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
-from ..schema import MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, positive
+from ..schema import BETA_MAX, BETA_MIN, MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, positive_within
 
 
 def run(data, on_step):
@@ -57,9 +57,9 @@ def picture(fig, result: Result):
             ax.set_ylabel(ax.get_ylabel().replace("value", "u(x, t)", 1))
 
 
-SPECS = [KindSpec("viscous_hj", grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
+SPECS = [KindSpec("viscous_hj", datasets=("value",), grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
                   headline=value_extremes, solve={
-                      "beta": Key(float, required=True, check=positive, sweep=True),
+                      "beta": Key(float, required=True, check=positive_within(BETA_MIN, BETA_MAX), sweep=True),
                       "t": Key(float, required=True, check=non_negative, sweep=True),
                       "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
                       "reference": Key(bool, default=True),

@@ -8,16 +8,17 @@ interrupted (the previous result file is left as it was).
 from __future__ import annotations
 
 import argparse
-import difflib
 import glob
 import logging
 import os
+import shutil
 import signal
 import sys
 import traceback
 import warnings
 
 from .errors import InputError, NonFiniteError
+from .runner.shipped import case_file, cases_folder
 from .output.terminal import one_line, printable, progress_bar
 from .output.atomic import WriteError
 from .version import __version__
@@ -76,54 +77,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _shipped_folder() -> str:
-    """The folder of the shipped cases.
-
-    They are the package data ``hjb.cases`` (the repository's ``cases/`` folder,
-    mapped into the package by pyproject.toml), found with importlib.resources in
-    a normal and an editable install alike; a source tree used without installing
-    falls back to the ``cases/`` folder beside the package.
-    """
-    try:
-        from importlib.resources import files
-        folder = os.fspath(files("hjb.cases"))
-    except (ModuleNotFoundError, TypeError):  # not installed, or not a folder on disk
-        folder = ""
-    if not os.path.isdir(folder):
-        folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases")
-    return folder
-
-
-def _shipped_cases() -> dict:
-    """Shipped case name (the file name without ``.toml``) -> path of the file, in name order."""
-    paths = sorted(glob.glob(os.path.join(_shipped_folder(), "*.toml")))
-    return {os.path.basename(path)[:-len(".toml")]: path for path in paths}
-
-
-def _cases_dir(explicit=None) -> str:
-    """The folder ``hjb list`` reads: ``--cases`` if given, else the shipped cases."""
-    return explicit or _shipped_folder()
-
-
-def _case_file(case: str) -> str:
-    """The file ``hjb run CASE`` reads: a path that exists wins; otherwise the shipped
-    case of that name (``quadratic_value`` or ``quadratic_value.toml``); otherwise an
-    InputError ``CASE: case file not found`` naming close shipped cases."""
-    if os.path.exists(case):
-        return case
-    shipped = _shipped_cases()
-    stem = case[:-len(".toml")] if case.endswith(".toml") else case
-    if stem in shipped:                     # a bare name: a path with a folder never matches
-        return shipped[stem]
-    close = difflib.get_close_matches(os.path.basename(stem), list(shipped), n=3, cutoff=0.6)
-    hint = ""
-    if close:
-        quoted = [f"'{name}'" for name in close]
-        hint = (f" (did you mean the shipped case {quoted[0]}?)" if len(quoted) == 1 else
-                f" (did you mean one of the shipped cases {', '.join(quoted)}?)")
-    raise InputError(case, f"case file not found{hint}")
-
-
 def _output_path(args, case) -> str:
     if args.output:
         return args.output
@@ -159,7 +112,7 @@ def _run(args) -> int:
     from .runner.validate import validate
     if args.scheduler and args.workers:
         raise InputError("--scheduler", "use either --scheduler or --workers, not both")
-    case = load_case(_case_file(args.case))
+    case = load_case(case_file(args.case))
     if args.ci:
         case = apply_ci(case)
     case = case_from_dict(case.data, args.set, source=case.source)   # --set wins over [ci]
@@ -172,24 +125,42 @@ def _run(args) -> int:
     log.info("%s: %s -> %s%s", case.kind, case.source, out,
              f" ({len(members)} sweep members)" if members else "")
     on_step, bar = progress_bar(args.quiet, "member" if members else "step")
+    made = _first_missing_folder(partial)               # what a failure must not leave behind
     try:
         result = run(case, on_step=on_step, workers=workers, scheduler=args.scheduler,
                      partial=partial, resume=args.resume, discard=args.force)
+        save(result, out, force=args.force)
     except KeyboardInterrupt:
-        if members and os.path.isdir(partial):
+        if members and os.path.isdir(partial) and os.listdir(partial):
             kept = sum(name.endswith(".h5") for name in os.listdir(partial))
             print(f"hjb: interrupted; {kept} finished sweep member(s) kept in {partial} "
                   "(continue with --resume)", file=sys.stderr)
             raise _Reported(130) from None
+        _remove_made(made)
+        raise
+    except BaseException:
+        _remove_made(made)                              # a failed run leaves no file and no folder
         raise
     finally:
         if bar is not None:
             bar.close()
-    save(result, out, force=args.force)
     discard_partial(partial)
     if not args.quiet:
         print(f"{case.kind}: wrote {out}")
     return 0
+
+
+def _first_missing_folder(path: str):
+    """The outermost folder on the way to ``path`` that does not exist yet (None if all do)."""
+    made, folder = None, os.path.abspath(path)
+    while not os.path.exists(folder):
+        made, folder = folder, os.path.dirname(folder)
+    return made
+
+
+def _remove_made(made) -> None:
+    if made is not None and os.path.isdir(made):
+        shutil.rmtree(made, ignore_errors=True)
 
 
 class _Reported(Exception):
@@ -202,7 +173,7 @@ class _Reported(Exception):
 
 def cmd_list(args) -> int:
     from .runner.case import load_case      # reads the TOML files only: no solver is imported
-    folder = _cases_dir(args.cases)
+    folder = cases_folder(args.cases)
     if not os.path.isdir(folder):
         raise InputError(folder, "no such case folder")
     for path in sorted(glob.glob(os.path.join(folder, "*.toml"))):

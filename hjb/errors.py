@@ -15,7 +15,32 @@ import numpy as np
 
 
 class InputError(ValueError):
-    """Bad input, reported as ``key: what is wrong``."""
+    """Bad input, reported as ``key: what is wrong`` (a ValueError).
+
+    Raised for anything a user can get wrong: a case key, a parameter value, a
+    grid that cannot work, a solve over the limits.  Solvers name their own
+    argument (``eps``); the runner renames it into the case key it came from
+    (``solve.eps``); ``hjb`` prints ``hjb: key: message`` on one line and exits
+    with code 2.
+
+    Parameters
+    ----------
+    key : str
+        The offending argument or dotted case key ("" for none).
+    message : str
+        What is wrong with it.
+
+    Example
+    -------
+    >>> import hjb
+    >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic"), gamma=2.0)
+    >>> grid = hjb.Grid.box(-1.0, 1.0, 5)
+    >>> try:
+    ...     hjb.solve_effective(model, grid, T=0.0)
+    ... except hjb.InputError as error:
+    ...     print(error.key, "|", error.message)
+    T | must be positive, got 0
+    """
 
     def __init__(self, key: str, message: str):
         self.key = key
@@ -33,7 +58,23 @@ def did_you_mean(word: str, choices) -> str:
 
 
 class NonFiniteError(RuntimeError):
-    """A NaN or Inf appeared in a solve (an internal failure: exit code 1)."""
+    """A NaN or Inf appeared in a solve (an internal failure; ``hjb`` exits with code 1).
+
+    The message names the solver, the time step and the first bad grid node,
+    e.g. ``eps_hjb: nan at step 12 at x = 0.5, y = -1``; ``hjb`` prints it as
+    ``hjb: non-finite value: <message>``.  Every time-stepping solver checks
+    each new time level (:func:`hjb.errors.check_finite`).
+
+    Example
+    -------
+    >>> import numpy as np, hjb
+    >>> from hjb.errors import check_finite
+    >>> try:
+    ...     check_finite(np.array([0.0, np.nan]), "demo", 3, {"x": np.array([0.0, 0.5])})
+    ... except hjb.NonFiniteError as error:
+    ...     print(error)
+    demo: nan at step 3 at x = 0.5
+    """
 
 
 def check_finite(values: np.ndarray, solver: str, step, coordinates: dict) -> None:

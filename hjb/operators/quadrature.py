@@ -76,6 +76,8 @@ def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None):
     """
     x = as_points(x, model.dim)
     center, radius = model.gibbs_window(x)
+    check_finite(np.sum(center + radius, axis=-1), "Gibbs quadrature: the window (from the loss at x)", None,
+                 {"x": x[:, 0]} if model.dim == 1 else {"point": np.arange(len(x))})
     frames = None
     if align is not None:
         frames = frame_along(as_points(align, model.dim))

@@ -103,6 +103,41 @@ def save(result: Result, path, force: bool = False) -> str:
 
     An existing file is kept unless ``force``; a failed or interrupted write leaves
     the previous file as it was and no temporary file behind.
+
+    The file is self-describing (SPEC section 10): root attributes
+    ``hjb_version``, ``kind``, ``case`` (the TOML text as run) and ``created``;
+    coordinates as HDF5 dimension scales, so that xarray opens it with named
+    coordinates (``xr.open_dataset(path, engine="h5netcdf")``, a sweep member
+    with ``group="eps=0.01"``); one dataset per array; one group per sweep member.
+
+    Parameters
+    ----------
+    result : Result
+        What :func:`hjb.run` returned (or one built by hand).
+    path : str or path-like
+        The file to write; missing folders are created.
+    force : bool, default False
+        Overwrite an existing file.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        The file exists (without ``force``) or cannot be written.
+
+    Example
+    -------
+    >>> import os, tempfile, numpy as np, hjb
+    >>> result = hjb.Result("effective", coords={"x": np.linspace(-1.0, 1.0, 3)})
+    >>> result.add("value", np.array([1.0, 0.0, 1.0]), ("x",))
+    >>> path = hjb.save(result, os.path.join(tempfile.mkdtemp(), "out.h5"))
+    >>> back = hjb.load(path)
+    >>> back.kind, back["value"], back.dims["value"], back.attrs["hjb_version"] == hjb.__version__
+    ('effective', array([1., 0., 1.]), ('x',), True)
     """
     path = os.fspath(path)
     # HDF5 builds the file in memory; Python writes the bytes.  HDF5 writing to a full disk
@@ -134,6 +169,12 @@ def _is_index(item: h5py.Dataset) -> bool:
     return NOT_A_VARIABLE in str(_attr(item.attrs.get("NAME", b"")))
 
 
+def _scale_name(item: h5py.Dataset, axis: int) -> str:
+    """The name of the dimension scale attached to an axis (files without a ``dims`` attribute)."""
+    scales = item.dims[axis]
+    return scales[0].name.rsplit("/", 1)[-1] if len(scales) else f"dim{axis}"
+
+
 def _read(group: h5py.Group, kind: str) -> Result:
     result = Result(kind)
     for name, item in group.items():
@@ -145,7 +186,8 @@ def _read(group: h5py.Group, kind: str) -> Result:
         if isinstance(item, h5py.Dataset) and not item.is_scale:
             if item.dtype.kind not in "biuf":
                 raise InputError(name, f"holds {item.dtype} data, not numbers")
-            dims = tuple(str(_attr(item.attrs["dims"])).split(",")) if item.attrs.get("dims") else ()
+            dims = tuple(str(_attr(item.attrs["dims"])).split(",")) if item.attrs.get("dims") else \
+                tuple(_scale_name(item, axis) for axis in range(item.ndim))
             result.add(name, item[()], dims if len(dims) == item.ndim else tuple(f"dim{i}" for i in range(item.ndim)))
     result.attrs = {k: _attr(v) for k, v in group.attrs.items()
                     if k not in ("hjb_version", "kind", "case", "created")}
@@ -156,7 +198,30 @@ def _read(group: h5py.Group, kind: str) -> Result:
 
 
 def load(path) -> Result:
-    """Read a result file written by :func:`save`."""
+    """Read a result file written by :func:`hjb.save` back into a :class:`hjb.Result`.
+
+    The same Result that :func:`hjb.run` returned, sweeps included, with
+    ``case_text`` and the attributes ``created`` and ``hjb_version`` of the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The result file.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InputError
+        A missing file, one that is not HDF5 or not written by hjb, or a
+        corrupt one (one line naming the file).
+
+    Example
+    -------
+    See :func:`hjb.save`.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(path, "result file not found")
@@ -174,7 +239,7 @@ def load(path) -> Result:
                                 hjb_version=str(_attr(fh.attrs.get("hjb_version", ""))))
         except InputError as exc:
             raise InputError(path, f"dataset '{exc.key}' {exc.message}") from None
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
             # a corrupt file (bit flips fail HDF5's checks), or one not written by hjb
             raise InputError(path, f"unreadable result file ({type(exc).__name__}: {exc})") from None
     return result

@@ -37,17 +37,63 @@ log = logging.getLogger("hjb")
 def run(case: Case, on_step: Optional[Callable[[int, int], None]] = None, *, workers: Optional[int] = None,
         scheduler: Optional[str] = None, partial: Optional[str] = None, resume: bool = False,
         discard: bool = False) -> Result:
-    """Run a case: one solve, or one per entry of a sweep list.
+    """Run a case: one solve, or one per entry of a sweep list (SPEC section 10).
 
-    A single solve runs in this process.  A sweep runs serially (default),
-    on a local Dask cluster of ``workers`` processes (``workers >= 2``) or on
-    the Dask scheduler at ``scheduler``.  ``on_step(i, n)`` reports progress:
-    time steps of a single solve, finished members of a sweep.
+    The case is validated first (every error names its dotted key), then solved
+    by the runner of its kind (:data:`hjb.KINDS`).  A list in a sweepable
+    ``[solve]`` key (``eps``, ``T``, ``t``, ``beta``, ...) or a list of point
+    counts runs one solve per value; the members are independent, so the result
+    does not depend on how they are scheduled.
+
+    Parameters
+    ----------
+    case : Case
+        From :func:`hjb.load_case` (or ``hjb.runner.case.case_from_dict``).
+    on_step : callable, optional
+        ``on_step(i, n)``: time steps of a single solve, finished members of a sweep.
+    workers : int, optional
+        Run a sweep's members on a local Dask cluster of this many processes
+        (2 or more); default: serially, in this process.  A single solve never
+        starts a cluster.
+    scheduler : str, optional
+        Run a sweep's members on the Dask scheduler at this address.
+    partial : str, optional
+        A folder where each finished member is saved at once (``hjb run`` uses
+        ``OUT.h5.partial/``).
+    resume : bool, default False
+        Keep the members in ``partial`` whose stored case is unchanged and
+        compute only the others.
+    discard : bool, default False
+        Delete the members left in ``partial`` instead (without ``resume`` or
+        ``discard``, leftover members are an InputError).
+
+    Returns
+    -------
+    Result
+        The kind's datasets and attributes (SPEC section 10); for a sweep, one
+        member Result per value in ``members``, keyed ``KEY=VALUE``.
+        ``case_text`` holds the case as run.
+
+    Raises
+    ------
+    InputError
+        Anything wrong with the case (one message naming the key).
+    NonFiniteError
+        A NaN or Inf in a solve.
 
     Example
     -------
-    >>> result = hjb.run(hjb.load_case("cases/quadratic_value.toml"))   # doctest: +SKIP
-    >>> result["value"].shape                                           # doctest: +SKIP
+    >>> import hjb
+    >>> from importlib.resources import files
+    >>> case = hjb.load_case(files("hjb.cases") / "quadratic_value.toml",
+    ...                      ["grid.x.points=41", "grid.y.points=41"])
+    >>> result = hjb.run(case)
+    >>> result.kind, result["value"].shape, result.dims["value"]
+    ('eps_hjb', (41, 41), ('x', 'y'))
+    >>> sweep = hjb.run(hjb.load_case(files("hjb.cases") / "quadratic_value.toml",
+    ...                               ["grid.x.points=41", "grid.y.points=41", "solve.eps=[0.1, 0.01]"]))
+    >>> list(sweep.members), sweep.members["eps=0.1"]["value"].shape
+    (['eps=0.1', 'eps=0.01'], (41, 41))
     """
     data = validate(case)
     for message in data.pop("_warnings", []):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, check_finite
 from ..grid import Grid
 from ..losses import Loss
 from ..points import as_points
@@ -101,13 +101,58 @@ def _basin_candidates(loss, x, offsets, per_axis, t, keep):
 
 
 def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
-    """The exact Moreau envelope, prox and gradient of f at the points x (shape (n, d) or (n,) in d = 1)."""
+    """The exact Moreau envelope of f (the Hopf-Lax solution), its prox and its gradient (SPEC section 5).
+
+    At each point x,
+
+        u(x, t) = min_y { f(y) + |x - y|^2 / (2 t) },   prox_{tf}(x) = the argmin,   grad u = (x - prox) / t,
+
+    the viscosity solution of du/dt + 1/2 |grad u|^2 = 0, u(., 0) = f (the
+    beta = inf limit of the viscous HJ equation).  The minimisation is exact to
+    round-off: a grid search of the window |y - x| <= sqrt(2 t (f(x) - inf f))
+    at a fraction of the loss's length scale, then repeated zooms in each of the
+    lowest local minima, all points at once.
+
+    Parameters
+    ----------
+    loss : Loss
+        f.
+    x : array_like
+        Points, shape (n, d) (in d = 1 a flat list of n numbers).
+    t : float
+        The time (>= 0; t = 0 gives f, the identity and grad f).
+
+    Returns
+    -------
+    MoreauEnvelope
+        ``value`` (n,), ``prox`` (n, d) and ``gradient`` (n, d).
+
+    Raises
+    ------
+    InputError
+        t < 0, points of the wrong dimension, or a search too large to run
+        (use the Godunov scheme, ``solve_viscous_hj`` with beta = inf).
+
+    Example
+    -------
+    For f = |y|^2 / 2: u(x, t) = |x|^2 / (2 (1 + t)), prox = x / (1 + t):
+
+    >>> import hjb
+    >>> env = hjb.moreau_envelope(hjb.make_loss("quadratic", a=1.0), [1.0, 2.0], t=0.5)
+    >>> env.value.round(6)
+    array([0.333333, 1.333333])
+    >>> env.prox.round(6)
+    array([[0.666667],
+           [1.333333]])
+    """
     if not t >= 0:
         raise InputError("t", f"must be non-negative, got {t:g}")
     x = as_points(x, loss.dim)
     d = loss.dim
     if t == 0:
         return MoreauEnvelope(loss.value(x), x.copy(), loss.grad(x))
+    check_finite(loss.value(x), "hopf_lax: the loss f", None,
+                 {"x": x[:, 0]} if d == 1 else {"point": np.arange(len(x))})
     radius = float(np.max(np.sqrt(2.0 * t * np.maximum(loss.value(x) - loss.lower, 0.0)))) + 1e-12
     h = SEARCH_FRACTION * loss.scale
     per_axis = 2 * int(np.ceil(radius / h)) + 1

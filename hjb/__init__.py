@@ -28,7 +28,7 @@ _EXPORTS = {
     "run": "hjb.runner.run", "KINDS": "hjb.runner.registry",
     "save": "hjb.output.hdf5", "load": "hjb.output.hdf5", "Result": "hjb.output.result",
     "InputError": "hjb.errors", "NonFiniteError": "hjb.errors",
-    "Loss": "hjb.losses", "make_loss": "hjb.losses",
+    "Loss": "hjb.losses.base", "make_loss": "hjb.losses",
     "TwoScaleModel": "hjb.model", "DeepRelaxation": "hjb.model", "AssumptionWarning": "hjb.model",
     "Grid": "hjb.grid",
     "effective_hamiltonian": "hjb.hbar.methods", "averaged_velocities": "hjb.hbar.velocities",
@@ -37,6 +37,8 @@ _EXPORTS = {
     "solve_viscous_hj": "hjb.solvers.viscous", "moreau_envelope": "hjb.solvers.hopf_lax",
     "reachable_interval": "hjb.reference.reachable", "reachable_value": "hjb.reference.reachable",
     "cole_hopf": "hjb.entropy", "local_entropy": "hjb.entropy",
+    "solve_fokker_planck": "hjb.solvers.fokker_planck", "mean_exit_time": "hjb.solvers.exit_time",
+    "simulate_sgd": "hjb.stochastic.sgd",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -108,7 +108,7 @@ def _run(args) -> int:
     from .runner.case import apply_ci, case_from_dict, load_case
     from .runner.registry import kind_spec
     from .runner.run import discard_partial, run
-    from .runner.sweep import sweep_members
+    from .runner.sweep import sweep_key, sweep_members
     from .runner.validate import validate
     if args.scheduler and args.workers:
         raise InputError("--scheduler", "use either --scheduler or --workers, not both")
@@ -120,11 +120,13 @@ def _run(args) -> int:
     members = sweep_members(kind_spec(data["kind"]), data)
     out = _output_path(args, case)
     check_target(out, force=args.force)
+    case.data.setdefault("output", {})["file"] = out   # the stored case names where it was written
     partial = out + ".partial"
     workers = args.workers                             # serial unless --workers or --scheduler
     log.info("%s: %s -> %s%s", case.kind, case.source, out,
              f" ({len(members)} sweep members)" if members else "")
-    on_step, bar = progress_bar(args.quiet, "member" if members else "step")
+    what = f"{case.kind}: sweep over {sweep_key(kind_spec(data['kind']), data)}" if members else case.kind
+    on_step, bar = progress_bar(args.quiet, "member" if members else "step", desc=what)
     made = _first_missing_folder(partial)               # what a failure must not leave behind
     try:
         result = run(case, on_step=on_step, workers=workers, scheduler=args.scheduler,
@@ -222,7 +224,8 @@ def _logging(verbose: int) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    logging.getLogger("distributed").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+    # Dask's own logs only at -vvv: at -vv they drown hjb's lines
+    logging.getLogger("distributed").setLevel(logging.WARNING if verbose < 3 else logging.INFO)
 
 
 def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: temporary files are removed

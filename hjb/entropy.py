@@ -93,7 +93,44 @@ def _log_integral(loss: Loss, x: np.ndarray, beta: float, t: float, moments: boo
 
 
 def local_entropy(loss: Loss, gamma: float, x):
-    """F(x, gamma) and grad_x F = -gamma (x - m(x)) at the points x (n, d): arrays (n,), (n, d)."""
+    """The local entropy F(x, gamma) and its gradient at points x (SPEC section 5).
+
+        F(x, gamma) = log integral of exp( -f(y) - gamma/2 |x - y|^2 ) dy,
+        grad_x F = -gamma (x - m(x)),   m(x) the mean of the Gibbs measure mu_x,
+
+    (the Bardi-Kouhkouh normalisation, temperature 1), so grad F is the
+    velocity of entropic gradient descent.  Composite Gauss-Legendre
+    quadrature in log space on a window outside which the integrand is below
+    e^-40 of its value at y = x.
+
+    Parameters
+    ----------
+    loss : Loss
+        f.
+    gamma : float
+        The coupling gamma > 0.
+    x : array_like
+        Points, shape (n, d) (in d = 1 a flat list of n numbers).
+
+    Returns
+    -------
+    F : ndarray, shape (n,)
+        F(x_i, gamma).
+    grad : ndarray, shape (n, d)
+        grad_x F(x_i, gamma).
+
+    Example
+    -------
+    For f = |y|^2 / 2 and gamma = 2: F = log sqrt(2 pi / 3) - x^2 / 3, grad F = -2x/3:
+
+    >>> import hjb
+    >>> F, grad = hjb.local_entropy(hjb.make_loss("quadratic", a=1.0), 2.0, [0.0, 1.0])
+    >>> F.round(6)
+    array([0.369632, 0.036299])
+    >>> grad.round(6)
+    array([[ 0.      ],
+           [-0.666667]])
+    """
     if not gamma > 0:
         raise InputError("gamma", f"must be positive, got {gamma:g}")
     x = as_points(x, loss.dim)
@@ -102,7 +139,48 @@ def local_entropy(loss: Loss, gamma: float, x):
 
 
 def cole_hopf(loss: Loss, beta: float, x, t: float) -> np.ndarray:
-    """u(x, t) of the viscous HJ equation by log-space quadrature over R^d, shape (n,)."""
+    """u(x, t) of the viscous HJ equation at points x, by the Cole-Hopf formula (SPEC section 5).
+
+    The solution of du/dt = -1/2 |grad u|^2 + (1/(2 beta)) Laplacian u, u(x, 0) = f(x), on R^d is
+
+        u(x, t) = -(1/beta) log ( G_{t/beta} * exp(-beta f) )(x),
+
+    G_s the heat kernel of variance s (the Chaudhari et al. normalisation of
+    local entropy).  The integral is taken by composite Gauss-Legendre
+    quadrature in log space, so nothing over- or underflows for beta in [0.1, 1000].
+
+    Parameters
+    ----------
+    loss : Loss
+        f.
+    beta : float
+        The inverse temperature, positive and finite.
+    x : array_like
+        Points, shape (n, d) (in d = 1 a flat list of n numbers).
+    t : float
+        The time (>= 0; t = 0 gives f).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        u(x_i, t).
+
+    Raises
+    ------
+    InputError
+        beta not positive and finite, t < 0, or a quadrature too large (in
+        d >= 2 use ``hjb.entropy.cole_hopf_grid``).
+
+    Example
+    -------
+    For f = a/2 |x|^2: u(x, t) = a |x|^2 / (2 (1 + a t)) + (d / (2 beta)) log(1 + a t):
+
+    >>> import math, hjb
+    >>> hjb.cole_hopf(hjb.make_loss("quadratic", a=1.0), beta=5.0, x=[0.0, 1.0], t=0.5).round(6)
+    array([0.040547, 0.37388 ])
+    >>> round(math.log(1.5) / 10, 6), round(1 / 3 + math.log(1.5) / 10, 6)
+    (0.040547, 0.37388)
+    """
     _check(beta, t)
     x = as_points(x, loss.dim)
     if t == 0:

@@ -57,6 +57,17 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def positive_number(value, key: str, what: str = "a positive number") -> float:
+    """``value`` as a finite positive float, or an InputError naming ``key``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(key, f"must be {what}, got {value!r}") from None
+    if not (np.isfinite(number) and number > 0):
+        raise InputError(key, f"must be {what}, got {value!r}")
+    return number
+
+
 class NonFiniteError(RuntimeError):
     """A NaN or Inf appeared in a solve (an internal failure; ``hjb`` exits with code 1).
 

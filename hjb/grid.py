@@ -30,14 +30,59 @@ class Axis:
 
 @dataclass(frozen=True)
 class Grid:
-    """A box grid for one variable block (x or y); ``name`` prefixes coordinate names."""
+    """A uniform tensor grid on a box, for one variable block (x or y).
+
+    Build it with :meth:`Grid.box`.  Node k of axis i is ``lower_i + k h_i``,
+    ``h_i = (upper_i - lower_i) / (points_i - 1)``; both ends are nodes.
+
+    Parameters
+    ----------
+    axes : tuple of Axis
+        One :class:`hjb.grid.Axis` (lower, upper, points) per coordinate.
+    name : str, default "x"
+        The variable block: it names the coordinates ("x" in d = 1; "x1",
+        "x2", ... in d >= 2; likewise "y"), as in result files (SPEC section 10).
+
+    Example
+    -------
+    >>> import hjb
+    >>> grid = hjb.Grid.box(-1.0, 1.0, 5)
+    >>> grid.shape, grid.spacings, grid.coordinate_names
+    ((5,), array([0.5]), ['x'])
+    >>> grid.nodes()[:, 0]
+    array([-1. , -0.5,  0. ,  0.5,  1. ])
+    >>> box = hjb.Grid.box([-1, 0], [1, 2], [5, 3], name="y")
+    >>> box.shape, box.coordinate_names, box.nodes().shape
+    ((5, 3), ['y1', 'y2'], (5, 3, 2))
+    """
 
     axes: tuple
     name: str = "x"
 
     @classmethod
     def box(cls, lower, upper, points, name: str = "x", key: str | None = None) -> "Grid":
-        """From scalars (d = 1) or equal-length lists; ``key`` names the case entry in errors."""
+        """A grid from its bounds and point counts: scalars (d = 1) or equal-length lists.
+
+        Parameters
+        ----------
+        lower, upper : float or list of float
+            The box, one entry per axis (upper > lower).
+        points : int or list of int
+            Nodes per axis, both ends included (at least 3).
+        name : str, default "x"
+            The variable block ("x" or "y").
+        key : str, optional
+            The case key errors name (default ``grid.<name>``).
+
+        Returns
+        -------
+        Grid
+
+        Raises
+        ------
+        InputError
+            Lists of different lengths, fewer than 3 points, or upper <= lower.
+        """
         key = key or f"grid.{name}"
         lower, upper, points = (np.atleast_1d(np.asarray(v)) for v in (lower, upper, points))
         if not len(lower) == len(upper) == len(points):

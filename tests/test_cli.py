@@ -308,4 +308,4 @@ def test_pictures_of_real_results(kind, extra):
     assert panels and all(ax.get_xlabel() and ax.get_ylabel() for ax in panels)
     if extra:                                        # a sweep: one labelled curve per member
         labels = [t.get_text() for ax in panels if ax.get_legend() for t in ax.get_legend().get_texts()]
-        assert any("0.01" in t or "T=0.2" in t for t in labels), labels
+        assert any("0.01" in t or "T = 0.2" in t for t in labels), labels      # "$T = 0.2$", as printed

@@ -13,6 +13,8 @@ TABLES = {
     "cell_table.py": ["cell_schedule_quadratic.tex", "cell_map_wide_narrow.csv", "cell_map.png"],
     "sde_table.py": ["sde_theorem1.tex", "sde_value.csv", "sde_invariant.csv"],
     "smoothing.py": ["smoothing.tex", "smoothing.csv", "smoothing.png"],
+    "escape_table.py": ["escape_kramers.tex", "escape_minimum.csv", "escape_saddle.csv", "escape_batch.tex",
+                        "escape_drift.csv", "escape.png"],
 }
 
 
@@ -33,7 +35,7 @@ def test_table_script_quick(script, tmp_path):
             assert r"\toprule" in path.read_text()
 
 
-@pytest.mark.parametrize("script", ["bench_eps_hjb.py", "bench_cell.py"])
+@pytest.mark.parametrize("script", ["bench_eps_hjb.py", "bench_cell.py", "bench_exit_time.py"])
 def test_benchmark_quick(script, tmp_path):
     out = _run(os.path.join(SCRIPTS, script), "--quick", cwd=tmp_path)
     assert "|---:|" in out

@@ -9,8 +9,8 @@ import tomli_w
 import hjb
 from hjb.runner import registry as kinds
 from hjb.runner.run import run_member
-from hjb.runner.sweep import member_case_text, sweep_members
-from hjb.runner.validate import validate
+from hjb.runner.sweep import sweep_members
+from hjb.runner.validate import resolved_text, validate
 from hjb.runner.case import case_from_dict
 from hjb.cli import main
 from hjb.errors import InputError
@@ -133,9 +133,11 @@ def test_cli_resume_and_force_with_a_partial_sweep(tmp_path, capsys):
     out = tmp_path / "out.h5"
     partial = tmp_path / "out.h5.partial"
     # A finished member from an interrupted run of the same case.
-    member = sweep_members(kinds.KINDS["eps_hjb"], validate(hjb.load_case(case)))[0]
+    as_run = hjb.load_case(case)
+    as_run.data["output"] = {"file": str(out)}                    # the CLI records where it writes
+    member = sweep_members(kinds.KINDS["eps_hjb"], validate(as_run))[0]
     done = run_member(member.data)
-    done.case_text = member_case_text(hjb.load_case(case), member)
+    done.case_text = resolved_text(member.data)
     hjb.save(done, partial / f"{member.name}.h5")
     assert main(["run", case, "-o", str(out), "--quiet", "--workers", "1"]) == 2
     assert "pass --resume to keep them or --force to discard them" in capsys.readouterr().err

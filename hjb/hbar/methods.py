@@ -47,31 +47,79 @@ def check_method(method: str, key: str = "method") -> None:
 
 
 def effective_hamiltonian(model: TwoScaleModel, x, p, method: str = "quadrature", **options) -> np.ndarray:
-    """H-bar(x_i, p_i) for paired rows of x and p.
+    """The effective Hamiltonian H-bar(x_i, p_i) at paired rows of x and p (SPEC section 3).
+
+    H-bar is the average of the Hamiltonian against the invariant measure mu_x
+    of the fast process dY = b(x, Y) dt + sqrt(2) dW (x frozen):
+
+        H-bar(x, p) = integral of H(x, y, p) mu_x(dy),   H(x, y, p) = max_{u in U} ( -phi(x, y, u) . p ).
+
+    Three independent methods compute it; on the shipped models they agree to
+    about 1e-6 (tests/test_hbar_three_ways.py).
 
     Parameters
     ----------
     model : TwoScaleModel
-        The two-scale model (a :class:`hjb.DeepRelaxation` or a general one).
+        The two-scale model: a :class:`hjb.DeepRelaxation`, or a general
+        :class:`hjb.TwoScaleModel`.
     x, p : array_like
-        Points and momenta, each of shape (n, d), or flat of length n in d = 1.
-    method : {"quadrature", "cell", "markov"}
-        Which of the three routes of SPEC section 3 to take (see the module docstring);
-        "markov" also works for a drift that is not a gradient.
+        Points and momenta, each of shape (n, d), paired row by row; in d = 1
+        flat lists (or scalars) are accepted.
+    method : {"quadrature", "cell", "markov"}, default "quadrature"
+        The method, with the options it takes in ``**options``:
+
+        ``"quadrature"`` -- no options
+            Composite Gauss-Legendre quadrature against the Gibbs density
+            mu_x = exp(-V(y, x)) / Z(x), aligned with p so that the kink of H
+            costs no accuracy.  Needs a gradient drift b = -grad_y V: the
+            model's ``potential`` (and, for a general model, its ``gibbs_box``).
+        ``"cell"`` -- options ``n``, ``delta``, ``h``, ``solver``, ``richardson``
+            -delta omega(0) of the truncated delta-cell problem on the ball D_n
+            (:func:`hjb.solve_truncated_cell`).  ``n``: the radius (default: a
+            ball holding mu_x up to e^-40 of its peak); ``delta``: default 1e-8;
+            ``h``: the grid step (default: about 8000 unknowns in d = 1, 100000
+            in d = 2); ``solver``: "direct" (SuperLU, default) or "iterative"
+            (geometric multigrid); ``richardson``: default True, combine the
+            solves at h and 2h as (4 v_h - v_2h)/3 to cancel the O(h^2) error.
+        ``"markov"`` -- options ``box``, ``points``, ``scheme``
+            sum_j pi_j H(x, y_j, p), pi the invariant vector of the monotone
+            generator of the fast process on a y-box with reflecting walls
+            (:func:`hjb.solvers.invariant.invariant_measure`).  Any recurrent
+            drift, gradient or not.  ``box``: (lower, upper) (default: the
+            model's ``gibbs_box``, else its Gibbs window around x); ``points``:
+            nodes per axis (default 4001 in d = 1; in d >= 2, 20 per model
+            length scale up to 301 per axis in d = 2); ``scheme``: "fitted"
+            (Scharfetter-Gummel rates, second order, default) or "upwind"
+            (first order).
     **options
-        Passed to the method (e.g. ``delta`` and ``h`` for "cell", ``points`` for "markov").
+        Passed to the method.  An option the method does not take is refused
+        (TypeError; InputError for "quadrature").
 
     Returns
     -------
     ndarray, shape (n,)
-        H-bar at each pair.
+        H-bar(x_i, p_i) for each pair.
+
+    Raises
+    ------
+    InputError
+        An unknown method, x and p that do not pair up, points with the wrong
+        number of components, or a model the method cannot handle (quadrature
+        without a potential, markov without a box).
 
     Example
     -------
+    For the quadratic loss H-bar has a closed form (SPEC section 9); the three
+    methods agree with it:
+
     >>> import hjb
     >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic"), gamma=2.0)
     >>> hjb.effective_hamiltonian(model, [0.0, 1.0], [1.0, 1.0]).round(6)
-    array([0.32574 , 0.575014])
+    array([0.460659, 0.868705])
+    >>> hjb.effective_hamiltonian(model, [0.0, 1.0], [1.0, 1.0], method="cell").round(6)
+    array([0.460659, 0.868705])
+    >>> hjb.effective_hamiltonian(model, [0.0, 1.0], [1.0, 1.0], method="markov").round(5)
+    array([0.46066, 0.8687 ])
     """
     check_method(method)
     x, p = as_points(x, model.dim), as_points(p, model.dim, "p")

@@ -32,14 +32,55 @@ def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
 
 
 def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resolution: int = 4) -> np.ndarray:
-    """Velocities phi-bar(x, nu) of the averaged system at each x, shape (n, m, d).
+    """The velocities phi-bar(x, nu) of the averaged system at each point x (SPEC sections 3 and 4).
 
-    Always the constant controls u in U (entropic gradient descent for the
-    deep-relaxation model: -u gamma (x - m(x))); with ``extended`` also the
-    bang-bang extended controls nu_theta for the directions of
-    :func:`unit_directions`.  -max over these of (velocity . p) is H-bar
-    restricted to the candidates: exact in d = 1, a lower bound within
-    O(1/resolution^2) in d >= 2.
+    For a control nu: y -> U of the fast variable, the averaged velocity is
+
+        phi-bar(x, nu) = integral of phi(x, y, nu(y)) mu_x(dy),
+
+    and H-bar(x, p) = max over nu of ( -phi-bar(x, nu) . p ), attained by the
+    bang-bang feedback nu_theta(y) = argmax_u ( -phi(x, y, u) . theta ) for
+    theta = p / |p|.  The candidates returned are the constant controls u in U
+    (for the deep-relaxation model -u gamma (x - m(x)): entropic gradient
+    descent) and, with ``extended``, nu_theta for the directions theta of
+    :func:`hjb.hbar.velocities.unit_directions`.  The max of ( -a . p ) over
+    them is H-bar exactly in d = 1 and within O(1/resolution^2) below it in
+    d >= 2.  Averages are taken by Gibbs quadrature (the model needs a potential).
+
+    Parameters
+    ----------
+    model : TwoScaleModel
+        The two-scale model.
+    x : array_like
+        Points, shape (n, d) (in d = 1 a flat list of n numbers).
+    extended : bool, default True
+        Add the bang-bang extended controls to the constant ones.
+    resolution : int, default 4
+        Directions through the boundary nodes of the cube {-k..k}^d, k =
+        resolution (d = 1: exactly +1 and -1; d = 2, k = 4: 32 directions).
+
+    Returns
+    -------
+    ndarray, shape (n, m, d)
+        The m candidate velocities at each point: first the constant controls
+        (in the order of ``model.control_values``), then the directions.
+
+    Example
+    -------
+    Deep relaxation with U = [0, 1]: the candidates at x are u = 0, u = 1 and
+    the bang-bang controls for theta = -1, +1, whose velocities are
+    gamma A-(x) and -gamma A+(x), so that H-bar(x, +-1) = gamma A+-(x):
+
+    >>> import hjb
+    >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), gamma=2.0)
+    >>> v = hjb.averaged_velocities(model, [0.0, 1.0])
+    >>> v.shape
+    (2, 4, 1)
+    >>> v[..., 0].round(6)
+    array([[ 0.      ,  0.333333,  0.646387, -0.313054],
+           [ 0.      , -0.333333,  0.313054, -0.646387]])
+    >>> hjb.effective_hamiltonian(model, [0.0, 1.0], [1.0, 1.0]).round(6)
+    array([0.313054, 0.646387])
     """
     x = as_points(x, model.dim)
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
@@ -54,4 +95,15 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
             out.append(sel)
         return np.stack(out, axis=-2)
 
-    return gibbs_average(model, x, velocities)
+    if model.potential is not None:
+        return gibbs_average(model, x, velocities)
+    # no Gibbs density (a drift that is not a gradient): average against the discrete
+    # invariant measure of the fast generator instead (SPEC section 3, route 3)
+    from ..solvers.invariant import invariant_measure
+    out = []
+    for xi in x:
+        mu = invariant_measure(model, xi)
+        nodes = mu.grid.nodes().reshape(-1, model.dim)
+        values = velocities(xi[None, :], nodes)
+        out.append(np.einsum("q,q...->...", mu.pi.ravel(), values))
+    return np.array(out)

@@ -31,8 +31,14 @@ def figure(result: Result, draw: Optional[Callable] = None) -> Figure:
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     draw(fig, result)
-    if sum(ax.get_label() != "<colorbar>" for ax in fig.axes) == 1:
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    if len(panels) == 1:
         fig.set_size_inches(8, 5.5)
+    for ax in panels:                             # one size for every panel title
+        if ax.get_title() and ax.title.get_fontsize() > ax.xaxis.label.get_fontsize():
+            ax.title.set_fontsize("medium")
+    if any(ax.get_aspect() == 1.0 for ax in panels):
+        fig.set_layout_engine("compressed")      # equal-aspect images centred, colour bars beside them
     fig.suptitle(title(result), fontsize="medium")
     return fig
 
@@ -111,21 +117,23 @@ def cell_error_map(maps: dict, radii, exponents, fixed) -> Figure:
     """|delta omega^n(0) + H-bar| over the (n, delta) plane: one map per model for
     delta = n^-k (the theorem's k = 4 + alpha dashed), and the fixed-delta curves."""
     fig, axes = new_figure(len(maps) + 1, size=(3.7, 4.2))
+    error = r"$|\delta\omega(0) + \bar{H}|$"
     for ax, (name, errors) in zip(axes, maps.items()):
         im = ax.pcolormesh(radii, exponents, np.log10(np.maximum(errors[:, :len(exponents)].T, 1e-8)),
                            shading="nearest", cmap="viridis", vmin=-8, vmax=0)
-        ax.set_xlabel("n (radius of D_n)")
-        ax.set_ylabel("k in delta = n^-k")
-        ax.set_title(f"{name}: log10 |delta omega(0) + H-bar|", fontsize="medium")
+        ax.set_xlabel("$n$ (radius of $D_n$)")
+        ax.set_ylabel(r"$k$ in $\delta = n^{-k}$")
+        ax.set_title(name, fontsize="medium")
         ax.axhline(4.5, color="w", ls="--", lw=0.8)
-        fig.colorbar(im, ax=ax)
+        fig.colorbar(im, ax=ax, label=r"$\log_{10}$" + error)
     ax = axes[-1]
     for name, errors in maps.items():
         for j, d in enumerate(fixed):
-            ax.semilogy(radii, errors[:, len(exponents) + j], marker="o", label=f"{name}, delta = {d:g}")
+            ax.semilogy(radii, errors[:, len(exponents) + j], marker="o", label=rf"{name}, $\delta = {d:g}$")
         k1 = exponents.index(1.0) if 1.0 in exponents else 0
-        ax.semilogy(radii, errors[:, k1], ls=":", label=f"{name}, delta = 1/n")
-    ax.set_xlabel("n")
-    ax.set_title("fixed delta: error stalls at O(delta)", fontsize="medium")
+        ax.semilogy(radii, errors[:, k1], ls=":", label=rf"{name}, $\delta = 1/n$")
+    ax.set_xlabel("$n$")
+    ax.set_ylabel(error)
+    ax.set_title(r"fixed $\delta$: the error stalls at $O(\delta)$", fontsize="medium")
     ax.legend(fontsize="x-small")
     return fig

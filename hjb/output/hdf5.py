@@ -54,23 +54,47 @@ def _attribute(value):
     return json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
 
 
+#: CF-style long names of the coordinates every kind uses (units: dimensionless "1").
+COORDINATE_NAMES = {"x": "slow variable x", "y": "fast variable y", "time": "time t",
+                    **{f"x{k}": f"slow variable, component {k}" for k in (1, 2, 3)},
+                    **{f"y{k}": f"fast variable, component {k}" for k in (1, 2, 3)}}
+
+
+def _describe(ds: h5py.Dataset, meta: dict) -> None:
+    for key, value in meta.items():
+        ds.attrs[key] = _attribute(value)
+
+
+def _stamp(group: h5py.Group, result: Result) -> None:
+    """What makes a file, or a sweep member's group, self-describing."""
+    group.attrs["hjb_version"] = __version__
+    group.attrs["kind"] = result.kind
+    group.attrs["case"] = result.case_text
+    group.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def _write(group: h5py.Group, result: Result) -> None:
     for name, values in result.coords.items():
         ds = group.create_dataset(name, data=np.asarray(values))
         ds.make_scale(name)
+        _describe(ds, result.meta.get(name) or ({"long_name": COORDINATE_NAMES[name], "units": "1"}
+                                                 if name in COORDINATE_NAMES else {}))
     _index_scales(group, result)
     for name, values in result.data.items():
         if name in result.coords:
             continue
         ds = group.create_dataset(name, data=values, compression="gzip" if values.size > 4096 else None)
         ds.attrs["dims"] = ",".join(result.dims[name])
+        _describe(ds, result.meta.get(name, {}))
         for axis, dim in enumerate(result.dims[name]):
             ds.dims[axis].attach_scale(group[dim])
     for key, value in result.attrs.items():
         if value is not None:
             group.attrs[key] = _attribute(value)
-    for member, sub in result.members.items():
-        _write(group.create_group(member), sub)
+    for member, sub in result.members.items():        # in run order (track_order)
+        child = group.create_group(member, track_order=True)
+        _stamp(child, sub)
+        _write(child, sub)
 
 
 def _same(stored, expected) -> bool:
@@ -96,6 +120,20 @@ def verify(path: str, result: Result) -> None:
         if fh.attrs.get("kind") != result.kind:
             raise WriteError(errno.EIO, "the root attributes did not survive the write")
         _verify_group(fh, result, "")
+
+
+def _versions() -> dict:
+    """The versions a result was computed with (hjb's is ``hjb_version``)."""
+    import platform
+
+    import scipy
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "h5py": h5py.__version__,
+            "python": platform.python_version()}
+
+
+#: Root attributes that describe the file, not the result.
+FILE_ATTRS = ("hjb_version", "kind", "case", "created", "numpy_version", "scipy_version", "h5py_version",
+              "python_version")
 
 
 def save(result: Result, path, force: bool = False) -> str:
@@ -144,11 +182,10 @@ def save(result: Result, path, force: bool = False) -> str:
     # itself reports the error only while it cleans up (where Python ignores it) and can
     # crash the process at exit; a Python write raises at once.
     buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as fh:
-        fh.attrs["hjb_version"] = __version__
-        fh.attrs["kind"] = result.kind
-        fh.attrs["case"] = result.case_text
-        fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    with h5py.File(buffer, "w", track_order=True) as fh:
+        _stamp(fh, result)
+        for library, version in _versions().items():
+            fh.attrs[f"{library}_version"] = version
         _write(fh, result)
     data = buffer.getbuffer()
     with atomic_path(path, force=force, verify=lambda tmp: verify(tmp, result), needed=len(data)) as tmp:
@@ -189,8 +226,14 @@ def _read(group: h5py.Group, kind: str) -> Result:
             dims = tuple(str(_attr(item.attrs["dims"])).split(",")) if item.attrs.get("dims") else \
                 tuple(_scale_name(item, axis) for axis in range(item.ndim))
             result.add(name, item[()], dims if len(dims) == item.ndim else tuple(f"dim{i}" for i in range(item.ndim)))
-    result.attrs = {k: _attr(v) for k, v in group.attrs.items()
-                    if k not in ("hjb_version", "kind", "case", "created")}
+    for name, item in group.items():
+        meta = {k: _attr(v) for k, v in item.attrs.items() if k in ("long_name", "units", "coordinates")} \
+            if isinstance(item, h5py.Dataset) else {}
+        if meta:
+            result.meta[name] = meta
+    result.attrs = {k: _attr(v) for k, v in group.attrs.items() if k not in FILE_ATTRS}
+    if group.name != "/":
+        result.case_text = str(_attr(group.attrs.get("case", "")))
     order = result.attrs.get("member_order")
     if isinstance(order, str) and set(order.split("\n")) == set(result.members):
         result.members = {name: result.members[name] for name in order.split("\n")}
@@ -230,14 +273,16 @@ def load(path) -> Result:
     except OSError:
         raise InputError(path, "not an HDF5 result file") from None
     with fh:
-        if "kind" not in fh.attrs:
-            raise InputError(path, "not an hjb result file (no 'kind' attribute)")
         try:
+            if "kind" not in fh.attrs:
+                raise InputError("kind", "is missing: not an hjb result file")
             result = _read(fh, str(_attr(fh.attrs["kind"])))
             result.case_text = str(_attr(fh.attrs.get("case", "")))
-            result.attrs.update(created=str(_attr(fh.attrs.get("created", ""))),
-                                hjb_version=str(_attr(fh.attrs.get("hjb_version", ""))))
+            result.attrs.update({k: str(_attr(fh.attrs[k])) for k in FILE_ATTRS
+                             if k not in ("kind", "case") and k in fh.attrs})
         except InputError as exc:
+            if exc.key == "kind":
+                raise InputError(path, "not an hjb result file (no 'kind' attribute)") from None
             raise InputError(path, f"dataset '{exc.key}' {exc.message}") from None
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
             # a corrupt file (bit flips fail HDF5's checks), or one not written by hjb

@@ -69,7 +69,7 @@ def value_extremes(result: Result) -> list:
 
 def _body(result: Result, indent: str, headline: Optional[Callable]) -> list:
     lines = []
-    shown = {k: v for k, v in result.attrs.items() if k not in ("member_order", "created", "hjb_version")}
+    shown = {k: v for k, v in result.attrs.items() if k not in ("member_order", "created") and not k.endswith("_version")}
     if shown:
         lines.append(indent + "attributes: " + ", ".join(f"{k} = {fmt(v)}" for k, v in shown.items()))
     for name, values in result.coords.items():
@@ -92,6 +92,10 @@ def describe(result: Result, headline: Optional[Callable] = None) -> list:
     for key in ("created", "hjb_version"):
         if result.attrs.get(key):
             lines.append(f"{key}: {result.attrs[key]}")
+    versions = [f"{k[:-len('_version')]} {v}" for k, v in result.attrs.items()
+                if k.endswith("_version") and k != "hjb_version"]
+    if versions:
+        lines.append("computed with: " + ", ".join(versions))
     lines.extend(parameters(result.case_text))
     if result.members:
         lines.append(f"sweep over {result.attrs.get('sweep', '?')}: {len(result.members)} members")

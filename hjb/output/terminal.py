@@ -21,12 +21,13 @@ def one_line(text: str) -> str:
 PROGRESS_DELAY = float(os.environ.get("HJB_PROGRESS_DELAY", "1.0"))
 
 
-def progress_bar(quiet: bool, unit: str = "step"):
+def progress_bar(quiet: bool, unit: str = "step", desc: str = ""):
     """A tqdm bar on a terminal (after about a second), nothing otherwise."""
     if quiet or not sys.stderr.isatty():
         return None, None
     from tqdm import tqdm
-    bar = tqdm(total=0, unit=unit, file=sys.stderr, leave=False, delay=PROGRESS_DELAY, dynamic_ncols=True)
+    bar = tqdm(total=0, unit=unit, desc=desc or None, file=sys.stderr, leave=False, delay=PROGRESS_DELAY,
+               dynamic_ncols=True)
 
     def on_step(i, n):
         if bar.total != n:

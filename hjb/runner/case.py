@@ -21,7 +21,38 @@ from ..errors import InputError, did_you_mean
 
 @dataclass
 class Case:
-    """A parsed case: the data (overrides applied), where it came from, and its TOML text."""
+    """A parsed case file: its data (overrides applied) and where it came from.
+
+    Made by :func:`hjb.load_case`; run by :func:`hjb.run`.  Not validated until
+    it runs (the schema of its kind is checked then, with every error naming
+    its dotted key).  ``case[key]`` is ``case.data[key]``.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML tables: ``kind``, ``title``, ``[model]``, ``[grid]``,
+        ``[solve]``, ``[output]``, ``[ci]`` (SPEC section 10).
+    source : str, default "<case>"
+        The file it was read from.
+
+    Attributes
+    ----------
+    kind : str
+        ``data["kind"]`` ("" when missing).
+    text : str
+        The data as TOML text (what a result file stores as its ``case``).
+
+    Example
+    -------
+    >>> import hjb
+    >>> from hjb.runner.case import case_from_dict
+    >>> case = case_from_dict({"kind": "hbar", "model": {"gamma": 2.0, "loss": {"name": "quadratic"}},
+    ...                        "solve": {"x": [0.0], "p": [1.0]}}, ["solve.method=markov"])
+    >>> case.kind, case["solve"]
+    ('hbar', {'x': [0.0], 'p': [1.0], 'method': 'markov'})
+    >>> print(case.text.splitlines()[0])
+    kind = "hbar"
+    """
 
     data: dict
     source: str = "<case>"
@@ -111,13 +142,41 @@ TOP_LEVEL = ("kind", "title", "model", "grid", "solve", "output", "ci")
 
 
 def load_case(path, overrides=()) -> Case:
-    """Read a TOML case file and apply ``KEY=VALUE`` overrides (not yet validated).
+    """Read a TOML case file and apply ``KEY=VALUE`` overrides (SPEC section 10).
 
-    ``overrides`` is one ``"KEY=VALUE"`` string or a list of them, as ``hjb run --set``.
+    Case files are data: nothing in them is evaluated (a loss named
+    ``"package.module:function"`` is imported when the case runs).  The case is
+    not validated here; :func:`hjb.run` checks it against its kind's schema.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The case file (``hjb list`` shows the shipped ones; as files they are
+        ``importlib.resources.files("hjb.cases") / "NAME.toml"``).
+    overrides : str or sequence of str, optional
+        ``"KEY=VALUE"`` assignments by dotted path, values parsed as TOML (as
+        ``hjb run --set``): ``"solve.eps=1e-3"``, ``"grid.x.points=801"``,
+        ``"solve.eps=[0.1, 0.01]"`` (a sweep).
+
+    Returns
+    -------
+    Case
+
+    Raises
+    ------
+    InputError
+        A missing file, a folder, a TOML syntax error, a file that is not
+        UTF-8, or an override whose path does not exist.
 
     Example
     -------
-    >>> case = hjb.load_case("cases/quadratic_value.toml", ["solve.eps=0.01"])   # doctest: +SKIP
+    >>> import hjb
+    >>> from importlib.resources import files
+    >>> case = hjb.load_case(files("hjb.cases") / "quadratic_value.toml", ["solve.eps=0.01"])
+    >>> case.kind, case["solve"]
+    ('eps_hjb', {'T': 0.5, 'eps': 0.01})
+    >>> case["title"]
+    'quadratic loss, eps-HJB value at eps = 1e-3'
     """
     path = os.fspath(path)
     try:

@@ -8,11 +8,10 @@ Solvers never read the environment themselves.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 
 from .. import limits
-from ..errors import InputError
+from ..errors import InputError, positive_number
 
 SHARE_VARIABLE = "HJB_MEMORY_SHARE"
 STEPS_VARIABLE = "HJB_MAX_STEPS"
@@ -20,13 +19,7 @@ STEPS_VARIABLE = "HJB_MAX_STEPS"
 
 def parse_share(text, key: str = SHARE_VARIABLE) -> float:
     """A memory share: a finite number > 0 (above 1 allows swapping)."""
-    try:
-        share = float(text)
-    except (TypeError, ValueError):
-        raise InputError(key, f"must be a number such as 0.5, got {text!r}") from None
-    if not (math.isfinite(share) and share > 0):
-        raise InputError(key, f"must be a positive share of the available memory, got {text!r}")
-    return share
+    return positive_number(text, key, "a positive share of the available memory, such as 0.5")
 
 
 def memory_share() -> float:

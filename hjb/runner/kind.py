@@ -34,6 +34,9 @@ class KindSpec:
     to case keys.  ``datasets`` names what every result of the kind holds (a file
     claiming the kind without them is refused), ``nan_outside`` the datasets in
     which NaN marks nodes outside the domain (everywhere else NaN is a failure).
+    ``reference(result)`` may return the exact answer on the grid of one result
+    (its first dataset), or None: the refinement picture of a sweep over grid
+    point counts then measures errors against it instead of the finest grid.
     """
 
     name: str
@@ -48,6 +51,7 @@ class KindSpec:
     datasets: tuple = ()
     nan_outside: tuple = ()
     memory: Optional[Callable] = None
+    reference: Optional[Callable] = None
 
     def case_key(self, key: str) -> str:
         """The case key behind a solver argument name (unchanged if it is one already)."""

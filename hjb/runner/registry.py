@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from ..errors import InputError, did_you_mean
 from .kind import KindSpec
-from .kinds import cell, effective, eps_hjb, hbar, hopf_lax, sde, viscous_hj
+from .kinds import cell, effective, eps_hjb, exit_time, fokker_planck, hbar, hopf_lax, sde, sgd, viscous_hj
 
 #: Every kind module, in the order ``hjb list`` documents them.
-KIND_MODULES = (eps_hjb, effective, hbar, cell, viscous_hj, hopf_lax, sde)
+KIND_MODULES = (eps_hjb, effective, hbar, cell, viscous_hj, hopf_lax, sde, sgd, exit_time, fokker_planck)
 
 KINDS: dict = {spec.name: spec for module in KIND_MODULES for spec in module.SPECS}
 

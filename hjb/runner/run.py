@@ -22,14 +22,14 @@ from typing import Callable, Optional
 
 from ..errors import InputError
 from ..model import AssumptionWarning
-from ..output.hdf5 import load, save
+from ..output.hdf5 import FILE_ATTRS, load, save
 from ..output.result import Result
 from .case import Case
 from .dask import each_on_dask, uses_dask
 from .environment import run_limits
 from .registry import kind_spec
-from .sweep import member_case_text, sweep_key, sweep_members
-from .validate import validate
+from .sweep import sweep_key, sweep_members
+from .validate import resolved_text, validate
 
 log = logging.getLogger("hjb")
 
@@ -106,7 +106,7 @@ def run(case: Case, on_step: Optional[Callable[[int, int], None]] = None, *, wor
     else:
         result = run_sweep(case, data, members, on_member=on_step, workers=workers, scheduler=scheduler,
                            partial=partial, resume=resume, discard=discard)
-    result.case_text = case.text
+    result.case_text = resolved_text(data)
     return result
 
 
@@ -170,8 +170,8 @@ def _finished(partial: str, members: list, texts: dict) -> dict:
         if result.case_text != texts[m.name]:
             log.warning("recomputing %s: the case changed since it was written", m.name)
             continue
-        result.attrs.pop("created", None)
-        result.attrs.pop("hjb_version", None)
+        for key in FILE_ATTRS:
+            result.attrs.pop(key, None)
         kept[m.name] = result
     return kept
 
@@ -181,7 +181,7 @@ def run_sweep(case: Case, data: dict, members: list, on_member: Optional[Callabl
               resume: bool = False, discard: bool = False) -> Result:
     """Run ``members`` (from :func:`hjb.runner.sweep.sweep_members`) and collect one group each."""
     spec = kind_spec(data["kind"])
-    texts = {m.name: member_case_text(case, m) for m in members}
+    texts = {m.name: resolved_text(m.data) for m in members}
     done = {}
     if partial and os.path.isdir(partial) and os.listdir(partial):
         if resume:
@@ -218,7 +218,7 @@ def run_sweep(case: Case, data: dict, members: list, on_member: Optional[Callabl
     result = Result(data["kind"], attrs={"sweep": sweep_key(spec, data), "member_order": "\n".join(texts)})
     for member in members:
         sub = done[member.name]
-        sub.case_text = ""
+        sub.case_text = texts[member.name]          # each group is what a single run stores
         sub.attrs["member"] = member.name
         result.members[member.name] = sub
     return result

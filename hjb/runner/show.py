@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..output.figures import figure, save_figure
+from ..output.rates import is_refinement, refinement
 from ..output.result import Result
 from ..output.summary import describe as describe_with
 from .registry import KINDS
@@ -24,13 +25,21 @@ def describe(result: Result) -> list:
     return describe_with(result, spec.headline if spec is not None else None)
 
 
+def draw_function(result: Result):
+    """What draws ``result``: the refinement study for a sweep over grid point counts (errors
+    against h, the kind's exact ``reference`` when it has one), else the kind's own picture."""
+    spec = _spec(result)
+    if spec is not None and is_refinement(result) and spec.datasets:
+        name, reference = spec.datasets[0], spec.reference
+        return lambda fig, res: refinement(fig, res, name, reference)
+    return spec.plot if spec is not None else None
+
+
 def picture(result: Result):
     """The natural picture of ``result`` (a matplotlib Figure): the kind's own, else the generic one."""
-    spec = _spec(result)
-    return figure(result, spec.plot if spec is not None else None)
+    return figure(result, draw_function(result))
 
 
 def save_picture(result: Result, path, force: bool = False) -> str:
     """Draw the natural picture of ``result`` and write it atomically (format from the extension)."""
-    spec = _spec(result)
-    return save_figure(result, path, force=force, draw=spec.plot if spec is not None else None)
+    return save_figure(result, path, force=force, draw=draw_function(result))

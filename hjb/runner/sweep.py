@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import InputError
-from .case import Case
 from .kind import KindSpec
 from .schema import points_values
 
@@ -95,9 +94,3 @@ def sweep_members(spec: KindSpec, data: dict) -> list:
         name = ",".join(member_name(k, v) for k, v in values.items())
         members.append(Member(name, values, _assign(data, values)))
     return members
-
-
-def member_case_text(case: Case, member: Member) -> str:
-    """The TOML text of one member as a single run (the case with the swept values set)."""
-    import tomli_w
-    return tomli_w.dumps(_assign(case.data, member.values))

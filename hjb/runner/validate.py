@@ -7,16 +7,36 @@ unknown or unimportable loss fails before a sweep starts).
 from __future__ import annotations
 
 import copy
+import os
 import warnings
 
 from ..errors import InputError, did_you_mean
 from ..losses import make_loss
 from ..model import AssumptionWarning
-from .build import build_model
+from .build import build_loss, build_model
 from .case import Case
 from .registry import kind_spec
 from .schema import MAX_DIM, MODEL, TOP, Key, check_grid_block, check_table, finite_numbers
 from .sweep import sweep_assignments, sweep_members
+
+
+def resolved_text(data: dict) -> str:
+    """The TOML text of validated case data as run: every default filled in, the loss with
+    every parameter it was built with (a shipped loss's defaults included)."""
+    import numpy as np
+    import tomli_w
+    out = {k: v for k, v in data.items() if not k.startswith("_")}
+    loss = out.get("model", {}).get("loss")
+    if isinstance(loss, dict) and ":" not in str(loss.get("name", "")):
+        try:
+            built = make_loss(loss["name"], out["model"].get("dim", 1),
+                              **{k: v for k, v in loss.items() if k != "name"})
+        except InputError:
+            built = None
+        if built is not None:
+            params = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in built.params.items()}
+            out["model"] = {**out["model"], "loss": {"name": loss["name"], **params}}
+    return tomli_w.dumps(out)
 
 
 def _names_a_file(v):
@@ -33,6 +53,8 @@ def validate(case: Case) -> dict:
     kind = data["kind"]
     spec = kind_spec(kind)
     data = copy.deepcopy(data)
+    if os.path.isfile(case.source):
+        data["_folder"] = os.path.dirname(os.path.abspath(case.source))    # where a user loss may live
     data["solve"] = check_table("solve", data["solve"], spec.solve)
     data["output"] = check_table("output", data["output"], {"file": Key(str, check=_names_a_file)})
     if "model" not in data:
@@ -73,7 +95,7 @@ def validate(case: Case) -> dict:
             if spec.model is None:
                 build_model(data)
             else:
-                make_loss(loss["name"], dim, **{k: v for k, v in loss.items() if k != "name"})
+                build_loss(data)
         data["_warnings"] = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
     data["_checked"] = True
     return data

@@ -71,21 +71,64 @@ def check_cell_input(dim, xbar, pbar, n, delta, h, solver):
 
 def solve_truncated_cell(model: TwoScaleModel, xbar, pbar, n: float, delta: float, h: float,
                          solver: str = "direct", refine: bool = True) -> CellSolution:
-    """Solve delta omega - (b . D omega + Laplacian omega) = -H(xbar, y, pbar) in D_n, omega = 0 on the sphere.
+    """The truncated delta-cell problem on the ball D_n = {|y| < n} (SPEC section 3, route 2).
 
-    ``solver`` is "direct" (SuperLU, factorised once) or "iterative" (geometric
-    multigrid on the lattices h, 2h, 4h, ... cut by the ball).  Both correct their
-    solution with the residual in edge-difference form, which is what makes
-    delta omega accurate for small delta; ``refine=False`` skips this for the
-    direct solver (to show what it buys).
+    Solves, for the frozen slow state xbar and momentum pbar,
+
+        delta omega - ( b(xbar, y) . D omega + Laplacian omega ) = -H(xbar, y, pbar)   in D_n,
+        omega = 0                                                                     on |y| = n,
+
+    with the fitted Shortley-Weller cut-cell operator (an M-matrix for every h,
+    second order with the boundary).  delta omega(0) -> -H-bar(xbar, pbar) as
+    n -> infinity and delta -> 0 suitably (Bardi-Kouhkouh; measured in the README).
+
+    Parameters
+    ----------
+    model : TwoScaleModel
+        The two-scale model (its fast drift ``b`` and Hamiltonian are used).
+    xbar, pbar : float or array_like
+        The frozen point and momentum: a number in d = 1, a list of d numbers otherwise.
+    n : float
+        Radius of the ball D_n (> 0).
+    delta : float
+        The discount delta (> 0); small delta approaches the ergodic limit.
+    h : float
+        Grid step of the lattice h Z^d cut by the ball (0 < h < n).
+    solver : {"direct", "iterative"}, default "direct"
+        "direct": SuperLU, factorised once; "iterative": geometric multigrid on
+        the lattices h, 2h, 4h, ... cut by the ball (for large d = 2 and d = 3 grids).
+    refine : bool, default True
+        Correct the solution with the residual in edge-difference form, which
+        makes delta omega accurate to rounding for small delta; ``False`` skips
+        this for the direct solver (to show what it buys).
+
+    Returns
+    -------
+    CellSolution
+        ``delta_omega_at_center`` (delta omega(0), the approximation of
+        -H-bar(xbar, pbar)); ``omega`` on the square grid ``axis`` x ... x
+        ``axis`` (shape (2J+1,)*d; NaN outside D_n, 0 at nodes on the sphere);
+        ``values`` at the unknowns; and the size and cost of the solve
+        (``unknowns``, ``nonzeros``, ``assembly_time``, ``solve_time``,
+        ``refinements``, ``residual``).
+
+    Raises
+    ------
+    InputError
+        A non-positive n, delta or h, h >= n, an unknown solver, or xbar/pbar
+        with the wrong number of components.
 
     Example
     -------
     >>> import hjb
     >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic"), gamma=2.0)
     >>> sol = hjb.solve_truncated_cell(model, 0.5, 1.0, n=6.0, delta=1e-6, h=0.05)
-    >>> round(-sol.delta_omega_at_center, 4)   # H-bar(0.5, 1)
-    0.5034
+    >>> round(-sol.delta_omega_at_center, 4)
+    0.6461
+    >>> round(float(hjb.effective_hamiltonian(model, 0.5, 1.0)[0]), 4)   # H-bar(0.5, 1)
+    0.6464
+    >>> sol.omega.shape, sol.unknowns
+    ((241,), 239)
     """
     dim = model.dim
     xbar, pbar, n, delta, h = check_cell_input(dim, xbar, pbar, n, delta, h, solver)

@@ -72,7 +72,68 @@ def check_courant(courant: float) -> None:
 def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool = True,
                     courant: float = DEFAULT_COURANT, resolution: int = DEFAULT_RESOLUTION,
                     on_step: Optional[Callable[[int, int], None]] = None) -> EffectiveSolution:
-    """v(0, .) for the averaged system (``extended=False``: entropic gradient descent)."""
+    """v(0, x) of the effective Hamilton-Jacobi problem on a grid (SPEC section 4).
+
+    Solves, backward from t = T,
+
+        -v_t + H-bar(x, D_x v) = 0,   v(T, x) = g(x),
+        H-bar(x, p) = max over the averaged velocities a(x) of ( -a(x) . p ),
+
+    with H-bar tabulated once on the grid through the averaged velocities
+    (:func:`hjb.averaged_velocities`: the constant controls u in U and, with
+    ``extended``, the bang-bang extended controls), then the monotone upwind /
+    characteristic step v(tau + dt, x) = min_a v(tau, x + a(x) dt) at the CFL
+    step the velocities allow.
+
+    Parameters
+    ----------
+    model : TwoScaleModel
+        The two-scale model.
+    grid : Grid
+        The x-box, of the model's dimension.
+    T : float
+        The horizon (> 0).
+    extended : bool, default True
+        Use the extended controls (the effective problem of Bardi-Kouhkouh);
+        ``False`` keeps the constant controls only: controlled entropic
+        gradient descent, whose value bounds v from above (see :func:`hjb.solve_egd`).
+    courant : float, default 1
+        dt as a multiple of the CFL step, in (0, 1].
+    resolution : int, default 4
+        In d >= 2, the extended controls are sampled in the directions of the
+        boundary nodes of the cube {-k..k}^d, k = resolution (32 directions in
+        d = 2; exact in d = 1).
+    on_step : callable, optional
+        ``on_step(n, steps)`` after each step.
+
+    Returns
+    -------
+    EffectiveSolution
+        ``value``: v(0, x), shape grid.shape; ``velocities``: the averaged
+        velocities used, shape (*grid.shape, m, d); ``grid``, ``T``, ``dt``,
+        ``steps``, ``extended``.
+
+    Raises
+    ------
+    InputError
+        A non-positive T, courant outside (0, 1], a grid of the wrong
+        dimension, or a solve over the limits.
+    NonFiniteError
+        A NaN or Inf in the velocities, g, or a step.
+
+    Example
+    -------
+    >>> import hjb
+    >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), gamma=2.0)
+    >>> grid = hjb.Grid.box(-2.0, 2.0, 81)
+    >>> sol = hjb.solve_effective(model, grid, T=0.5)
+    >>> sol.value.shape, sol.velocities.shape, sol.steps
+    ((81,), (81, 4, 1), 18)
+    >>> round(float(sol.value[grid.locate(1.0)]), 4)                    # v(0, 1)
+    0.0252
+    >>> round(float(hjb.reachable_value(model, [1.0], 0.5)[0]), 4)      # the exact value
+    0.0214
+    """
     if not T > 0:
         raise InputError("T", f"must be positive, got {T:g}")
     if grid.dim != model.dim:
@@ -94,5 +155,43 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
 
 
 def solve_egd(model: TwoScaleModel, grid: Grid, T: float, **options) -> EffectiveSolution:
-    """Value of controlled entropic gradient descent: the constant controls only."""
+    """The value of controlled entropic gradient descent on a grid: the constant controls only.
+
+    :func:`hjb.solve_effective` with ``extended=False``: the averaged system
+    moves only with the velocities of the constant controls u in U, for the
+    deep-relaxation model dX/dt = -u gamma (X - m(X)) (m(x) the mean of mu_x),
+    and the value solves -v_t + max_{u in U} ( u gamma (x - m(x)) . D_x v ) = 0,
+    v(T) = g.  Fewer candidates than the extended controls, so this value is
+    at least v (the gap is the benefit of controlling the learning rate in time
+    with the fast state).
+
+    Parameters
+    ----------
+    model : TwoScaleModel
+        The two-scale model.
+    grid : Grid
+        The x-box.
+    T : float
+        The horizon (> 0).
+    **options
+        ``courant``, ``resolution``, ``on_step`` as for :func:`hjb.solve_effective`.
+
+    Returns
+    -------
+    EffectiveSolution
+        As :func:`hjb.solve_effective` (``extended`` is False; ``velocities``
+        has one entry per control value).
+
+    Example
+    -------
+    Entropic gradient descent can only move along -gamma (x - m(x)), so its value lies above v:
+
+    >>> import hjb
+    >>> egd = hjb.solve_egd(hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), gamma=2.0),
+    ...                     grid := hjb.Grid.box(-2.0, 2.0, 81), T=0.5)
+    >>> egd.velocities.shape
+    (81, 2, 1)
+    >>> round(float(egd.value[grid.locate(1.0)]), 4)     # above v(0, 1) = 0.0252
+    0.0659
+    """
     return solve_effective(model, grid, T, extended=False, **options)

@@ -127,10 +127,75 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
 def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, eps: float,
                   dt: Optional[float] = None, courant: float = DEFAULT_COURANT, y_scheme: str = "fitted",
                   snapshots: int = 0, on_step: Optional[Callable[[int, int], None]] = None) -> EpsHJBSolution:
-    """Solve the eps-HJB problem; return V^eps(0, ., .) and ``snapshots`` equispaced time slices.
+    """V^eps(0, x, y) of the eps-HJB Cauchy problem on a product grid (SPEC section 2).
 
-    ``dt`` defaults to ``courant`` times the upwind CFL step of the slow part (at
-    most T / 20); the semi-Lagrangian step stays monotone for any Courant number.
+    Solves, backward from t = T,
+
+        -V_t + H(x, y, D_x V) - (1/eps) ( b(x, y) . D_y V + Laplacian_y V ) = 0,   V(T, x, y) = g(x),
+
+    H(x, y, p) = max_{u in U} ( -phi(x, y, u) . p ), by Lie splitting: each step
+    (:class:`hjb.solvers.eps_hjb.EpsHJBStep`) follows the characteristics of the
+    slow part (semi-Lagrangian, linear interpolation, min over the controls),
+    then solves the stiff fast part implicitly with the reflecting monotone
+    generator L_y (an M-matrix factorised once).  Both halves are monotone, so
+    the step is too; dt does not depend on eps and the cost stays flat as eps -> 0.
+
+    Parameters
+    ----------
+    model : TwoScaleModel
+        The two-scale model (phi, b, U, g).
+    x_grid, y_grid : Grid
+        The x- and y-boxes (``Grid.box(..., name="y")`` for y), of the model's
+        dimension.  The y-box must lie inside the x-box, so that the
+        characteristics of the slow part point into the x-box.
+    T : float
+        The horizon (> 0).
+    eps : float
+        The scale separation eps (> 0).
+    dt : float, optional
+        The time step (default: ``courant`` times the upwind CFL step of the
+        slow part, at most T / 20); it is shrunk to divide T exactly.
+    courant : float, default 10
+        dt as a multiple of the CFL step when ``dt`` is not given (the
+        semi-Lagrangian step stays monotone above 1).
+    y_scheme : {"fitted", "upwind"}, default "fitted"
+        The jump rates of the fast generator: Scharfetter-Gummel fitted
+        (second order) or upwind (first order); both monotone for every h.
+    snapshots : int, default 0
+        Keep this many equispaced time levels (the first and last included),
+        e.g. for the feedback of an ``sde`` run.
+    on_step : callable, optional
+        ``on_step(n, steps)`` after each step (progress reports).
+
+    Returns
+    -------
+    EpsHJBSolution
+        ``value``: V^eps(0, x, y), shape (*x_grid.shape, *y_grid.shape) (axes
+        x..., y...); ``x_grid``, ``y_grid``, ``eps``, ``T``, ``dt``, ``steps``;
+        ``times`` and ``snapshots`` (shape (snapshots, *value.shape)) when asked for.
+
+    Raises
+    ------
+    InputError
+        A non-positive eps, T or courant, grids of the wrong dimension, a y-box
+        not inside the x-box, an unknown y_scheme, or a solve over the memory
+        or time-step limits (:mod:`hjb.limits`).
+    NonFiniteError
+        A NaN or Inf appeared (naming the step and the grid node).
+
+    Example
+    -------
+    The quadratic loss: V^eps(0, x, y) is close to the effective value v(0, x)
+    for small eps (:func:`hjb.solve_effective`; here 0.0252 on this grid):
+
+    >>> import hjb
+    >>> model = hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), gamma=2.0)
+    >>> gx, gy = hjb.Grid.box(-2.0, 2.0, 81), hjb.Grid.box(-2.0, 2.0, 81, name="y")
+    >>> sol = hjb.solve_eps_hjb(model, gx, gy, T=0.5, eps=0.01)
+    >>> sol.value.shape, sol.steps, sol.dt
+    ((81, 81), 20, 0.025)
+    >>> round(float(sol.value[gx.locate(1.0) + gy.locate(1.0)]), 4)      # V^eps(0, 1, 1)
+    0.0262
     """
     if not eps > 0:
         raise InputError("eps", f"must be positive, got {eps:g}")

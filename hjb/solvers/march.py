@@ -34,7 +34,7 @@ def plan_steps(T: float, dt: float, key: str = "steps", at_least: int = 0) -> tu
     ratio = T / dt if dt > 0 else np.inf
     if not np.isfinite(ratio):
         raise InputError(key, f"needs infinitely many time steps (T = {T:g}, dt = {dt:g})")
-    count = max(float(np.ceil(ratio - 1e-9)), float(at_least))
+    count = max(float(np.ceil(ratio - 1e-9)), float(at_least), 1.0)
     check_steps(count, key)
     steps = int(count)
     return steps, T / steps

@@ -6,10 +6,13 @@ controlled entropic gradient descent (SPEC sections 4 and 10).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ...output.plots import image, legend, line, members
+from ...output.plots import case_data, image, legend, members, pretty
 from ...output.result import Result
+from ...reference.reachable import reachable_value
 from ...output.summary import value_extremes
 from ...solvers.effective import DEFAULT_COURANT, DEFAULT_RESOLUTION, solve_effective
 from ..build import build_grid, build_model, grid_result
@@ -24,39 +27,72 @@ def _runner(extended: bool):
         sol = solve_effective(model, gx, s["T"], extended=extended, courant=s["courant"],
                               resolution=s["resolution"], on_step=on_step)
         result = grid_result(data["kind"], sol.value, [gx],
-                             {"T": sol.T, "dt": sol.dt, "steps": sol.steps, "extended": extended})
+                             {"T": sol.T, "dt": sol.dt, "steps": sol.steps, "extended": extended},
+                             long_name="effective value v(0, x)" if extended else
+                             "value of controlled entropic gradient descent")
         result.add("velocities", sol.velocities, tuple(gx.coordinate_names) + ("candidate", "component"))
         return result
     return run
 
 
+def _case_model(sub: Result):
+    """(validated-looking case data, model) of a result, or (data, None) if it cannot be rebuilt."""
+    data = case_data(sub)
+    try:
+        data["model"], data["_checked"] = {"dim": 1, "controls": [0.0, 1.0], **data["model"]}, True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return data, build_model(data)
+    except Exception:            # an old or foreign file, a loss that no longer imports
+        return data, None
+
+
+def exact_value(sub: Result):
+    """v(0, x) = min of g over the reachable interval [x_L(T), x_R(T)] (SPEC section 9) on the
+    grid of ``sub``, in d = 1; None otherwise (the refinement picture's reference)."""
+    data, model = _case_model(sub)
+    if model is None or model.dim != 1 or sub["value"].ndim != 1:
+        return None
+    return reachable_value(model, sub.coords[sub.dims["value"][0]], float(data["solve"]["T"]))
+
+
 def picture(fig, result: Result):
-    """The value v(0, x) and the averaged velocities (their range over the candidates)."""
+    """The value (v(0, x), or the value of entropic gradient descent) beside the terminal cost
+    g = f, one curve per member, and the reachable averaged velocities."""
     entries = members(result)
     last = entries[-1][1]
+    symbol = r"$v(0, x)$" if result.kind == "effective" else r"$\mathcal{V}(x)$"
+    left, right = fig.subplots(1, 2)
     if last["value"].ndim == 1:
-        left, right = fig.subplots(1, 2)
-        for label, sub in entries:
-            line(left, sub, "value", label)
-        left.set_ylabel("v(0, x)" if result.kind == "effective" else "value of entropic gradient descent")
-        legend(left, entries)
-        if "velocities" in last.data:
-            x = last.coords[last.dims["value"][0]]
-            vel = last["velocities"][..., 0]
-            right.fill_between(x, vel.min(axis=1), vel.max(axis=1), alpha=0.3, label="reachable velocities")
-            right.plot(x, vel.min(axis=1), lw=1)
-            right.plot(x, vel.max(axis=1), lw=1)
-            right.axhline(0.0, color="k", lw=0.5)
-            right.set_xlabel(last.dims["value"][0])
-            right.set_ylabel("averaged velocity")
-            right.legend(fontsize="small")
+        x = last.coords[last.dims["value"][0]]
+        _, model = _case_model(last)
+        if model is not None:
+            left.plot(x, model.g(x[:, None]), ":", color="gray", lw=1.2, label="$g = f$ (terminal cost)")
+        for k, (label, sub) in enumerate(entries):
+            left.plot(sub.coords[sub.dims["value"][0]], sub["value"], color=f"C{k}", lw=1.5,
+                      label=f"{symbol}, {pretty(label)}" if label else symbol)
+        left.set(xlabel="$x$", ylabel=symbol,
+                 title="effective value" if result.kind == "effective" else "value of entropic gradient descent")
+        legend(left)
+        vel = last["velocities"][..., 0]
+        if result.kind == "effective":
+            right.fill_between(x, vel.min(axis=1), vel.max(axis=1), color="C0", alpha=0.3, lw=0,
+                               label="reachable velocities")
+            right.plot(x, vel.min(axis=1), "C0", lw=1.2, label=r"$-\gamma A^+(x)$")
+            right.plot(x, vel.max(axis=1), "C1", lw=1.2, label=r"$\gamma A^-(x)$")
+        else:
+            right.fill_between(x, vel.min(axis=1), vel.max(axis=1), color="C0", alpha=0.3, lw=0,
+                               label=r"constant controls $u \in U$")
+            right.plot(x, vel[:, -1], "C0", lw=1.2, label=r"$u = 1$: $-\gamma\,(x - m(x))$")
+        right.axhline(0.0, color="k", lw=0.5)
+        right.set(xlabel="$x$", ylabel=r"averaged velocity $\dot{x}$", title="what the averaged system can do")
+        right.legend(fontsize="small")
     else:
-        left, right = fig.subplots(1, 2)
-        image(fig, left, last, "value")
-        if "velocities" in last.data:
-            speed = Result(last.kind, coords=last.coords)
-            speed.add("max speed", np.linalg.norm(last["velocities"], axis=-1).max(axis=-1), last.dims["value"])
-            image(fig, right, speed, "max speed", cmap="magma")
+        image(fig, left, last, "value", label=symbol)
+        left.set_title(f"{symbol} {pretty(entries[-1][0])}".strip(), fontsize="medium")
+        speed = Result(last.kind, coords=last.coords)
+        speed.add("max speed", np.linalg.norm(last["velocities"], axis=-1).max(axis=-1), last.dims["value"])
+        image(fig, right, speed, "max speed", cmap="magma", label="largest averaged speed")
 
 
 _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
@@ -64,6 +100,6 @@ _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
           "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1))}
 
 SPECS = [KindSpec("effective", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
-                  headline=value_extremes),
+                  headline=value_extremes, reference=exact_value),
          KindSpec("egd", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(False), plot=picture,
                   headline=value_extremes)]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...hbar.methods import check_method, effective_hamiltonian
-from ...output.plots import members
+from ...output.plots import members, pretty
 from ...output.result import Result
 from ...output.summary import fmt
 from ...points import as_points
@@ -50,26 +50,38 @@ def run(data, on_step):
     for name in ("x", "p"):
         result.add(name, pts[name][:, 0] if dim == 1 else pts[name], shape)
     result.add("hbar", hbar, ("pair",))
+    result.describe("hbar", "effective Hamiltonian H-bar(x, p)", coordinates="x p")   # x, p: coordinates in xarray
+    result.describe("x", "slow variable x of each pair")
+    result.describe("p", "momentum p of each pair")
     return result
 
 
 def picture(fig, result: Result):
-    """H-bar at the pairs: against x, one marker series per momentum p (d = 1)."""
+    """H-bar at the pairs as markers (no lines: the pairs are unrelated): against x, one marker
+    style per momentum p (d = 1); d = 2 one marker per pair, the pair written under it."""
     ax = fig.subplots()
-    for label, sub in members(result):
+    markers = "osD^vP*Xph"
+    entries = members(result)
+    for k, (label, sub) in enumerate(entries):
         h, x, p = sub["hbar"], sub["x"], sub["p"]
+        prefix = f"{pretty(label)}, " if label else ""
         if x.ndim == 1:
-            for pv in np.unique(p):
+            for j, pv in enumerate(np.unique(p)):
                 sel = p == pv
-                ax.plot(x[sel], h[sel], "o-", label=f"{label} p = {pv:.3g}".strip())
-            ax.set_xlabel("x")
+                ax.plot(x[sel], h[sel], ls="none", marker=markers[j % len(markers)], ms=7,
+                        color=f"C{(j + k * 3) % 10}", label=f"{prefix}$p = {pv:.3g}$")
+            ax.set_xlabel("$x$")
         else:
-            ax.plot(np.arange(len(h)), h, "o", label=label or None)
+            ax.plot(np.arange(len(h)), h, ls="none", marker=markers[k % len(markers)], ms=7, label=label and pretty(label))
             ax.set_xticks(np.arange(len(h)))
-            ax.set_xticklabels([f"x={np.round(a, 2).tolist()}\np={np.round(b, 2).tolist()}" for a, b in zip(x, p)],
+            ax.set_xticklabels([f"$x$ = {np.round(a, 2).tolist()}\n$p$ = {np.round(b, 2).tolist()}" for a, b in zip(x, p)],
                                fontsize="x-small")
-            ax.set_xlabel("pair")
-    ax.set_ylabel("H-bar(x, p)")
+            ax.set_xlabel("pair $(x, p)$")
+    method = result.attrs.get("method") or entries[-1][1].attrs.get("method")
+    ax.set_ylabel(r"$\bar{H}(x, p)$")
+    ax.set_title(r"effective Hamiltonian $\bar{H}$ at the pairs" + (f" (by {method})" if method else ""),
+                 fontsize="medium")
+    ax.axhline(0.0, color="gray", lw=0.5)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
 

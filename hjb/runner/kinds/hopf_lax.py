@@ -15,6 +15,9 @@ from ..schema import MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, one_of
 from .viscous_hj import picture
 
 
+LONG_NAME = "Hopf-Lax value u(x, t) = min_y f(y) + |x - y|^2 / (2 t)"
+
+
 def run(data, on_step):
     s = data["solve"]
     loss, grid = build_loss(data), build_grid(data, "x")
@@ -23,9 +26,9 @@ def run(data, on_step):
     if s["method"] == "godunov":
         sol = godunov_hopf_lax(loss, grid, s["t"], courant=s["courant"], on_step=on_step)
         attrs.update(dt=sol.dt, steps=sol.steps)
-        return grid_result("hopf_lax", sol.value, [grid], attrs)
+        return grid_result("hopf_lax", sol.value, [grid], attrs, long_name=LONG_NAME)
     env = moreau_envelope(loss, grid.nodes().reshape(-1, grid.dim), s["t"])
-    result = grid_result("hopf_lax", env.value.reshape(grid.shape), [grid], attrs)
+    result = grid_result("hopf_lax", env.value.reshape(grid.shape), [grid], attrs, long_name=LONG_NAME)
     result.add("prox", env.prox.reshape(grid.shape + (grid.dim,)), names + ("component",))
     result.add("gradient", env.gradient.reshape(grid.shape + (grid.dim,)), names + ("component",))
     return result

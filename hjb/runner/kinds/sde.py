@@ -14,8 +14,10 @@ except ModuleNotFoundError:  # Python < 3.11
 import numpy as np
 
 from ...errors import InputError
+from ...losses import make_loss
 from ...output.hdf5 import load
-from ...output.plots import members
+from ...output.plots import members, pretty
+from ...output.rates import loglog_rate
 from ...output.result import Result
 from ...output.summary import fmt
 from ...points import as_point
@@ -74,7 +76,7 @@ def _feedback(data, model):
                          "(no readable 'case' attribute); rerun the eps_hjb case")
     try:
         differs = _normal(stored_model) != _normal(data["model"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, InputError):
         differs = True
     if differs:
         raise InputError("solve.value_file", f"'{path}' was computed for a different [model]: {stored_model}")
@@ -82,10 +84,16 @@ def _feedback(data, model):
 
 
 def _normal(model_table):
-    """A [model] table with defaults filled, for comparison."""
+    """A [model] table with every default filled (the loss's too), for comparison."""
     out = {"dim": 1, "controls": [0.0, 1.0], **model_table}
     out["controls"] = [float(c) for c in out["controls"]]
     out["gamma"] = float(out.get("gamma", np.nan))
+    loss = dict(out.get("loss", {}))
+    name = loss.pop("name", "")
+    if ":" not in name:
+        params = make_loss(name, out["dim"], **loss).params
+        loss = {k: np.round(np.asarray(v, float), 12).tolist() for k, v in params.items()}
+    out["loss"] = {"name": name, **loss}
     return out
 
 
@@ -138,29 +146,45 @@ def run(data, on_step):
 
 
 def picture(fig, result: Result):
-    """The histogram of X_T (the entropic gradient descent x_hat_T marked when stored)."""
-    ax = fig.subplots()
-    for label, sub in members(result):
+    """The histogram of X_T per member (the entropic gradient descent X-hat_T dashed when stored)
+    and, for an eps sweep with u = 1, E|X_T - X-hat_T|^2 against eps (Theorem 1) with its rate."""
+    entries = members(result)
+    msd = [sub.attrs.get("mean_square_deviation") for _, sub in entries]
+    trend = len(entries) > 1 and all(isinstance(m, (int, float)) for m in msd)
+    axes = np.atleast_1d(fig.subplots(1, 1 + trend))
+    ax = axes[0]
+    for k, (label, sub) in enumerate(entries):
         X = sub["X_T"]
         X = X[:, None] if X.ndim == 1 else X
-        text = label
+        text = pretty(label)
         if "g_X_T" in sub.data:
-            text = f"{label} E g(X_T) = {np.mean(sub['g_X_T']):.4g}".strip()
+            text = f"{text}: $E\\,g(X_T) = {np.mean(sub['g_X_T']):.4g}$".lstrip(": ")
         if X.shape[1] == 1:
-            ax.hist(X[:, 0], bins="auto", density=True, alpha=0.5, label=text)
-            ax.set_xlabel("X_T")
-            ax.set_ylabel("density")
-        else:
-            ax.hist2d(X[:, 0], X[:, 1], bins=60, density=True)
-            ax.set_xlabel("X_T,1")
-            ax.set_ylabel("X_T,2")
+            ax.hist(X[:, 0], bins="auto", density=True, histtype="step", lw=1.5, color=f"C{k}", label=text)
+            ax.set(xlabel="$X_T$", ylabel="density")
+        elif k == len(entries) - 1:
+            mesh = ax.hist2d(X[:, 0], X[:, 1], bins=60, density=True, cmap="viridis")[-1]
+            fig.colorbar(mesh, ax=ax, label="density of $X_T$")
+            ax.set(xlabel="$X_{T,1}$", ylabel="$X_{T,2}$")
             ax.set_title(text, fontsize="medium")
-        if "x_hat_T" in sub.attrs and X.shape[1] == 1:
-            first = label == members(result)[0][0]
-            ax.axvline(float(np.ravel(sub.attrs["x_hat_T"])[0]), color="k", ls="--",
-                       label="x̂_T (entropic gradient descent)" if first else None)
+        if "x_hat_T" in sub.attrs and k == 0:
+            hat = np.ravel(sub.attrs["x_hat_T"]).astype(float)
+            label_hat = r"$\hat{X}_T$ (entropic gradient descent)"
+            if X.shape[1] == 1:
+                ax.axvline(hat[0], color="k", ls="--", label=label_hat)
+            else:
+                ax.plot(hat[0], hat[1], "w*", ms=12, mec="k", label=label_hat)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
+    if trend:
+        eps = np.array([float(sub.attrs.get("eps", np.nan)) for _, sub in entries])
+        err = [sub.attrs.get("stderr_square_deviation") for _, sub in entries]
+        axes[1].errorbar(eps, msd, yerr=[2 * e if isinstance(e, (int, float)) else 0.0 for e in err], fmt="none",
+                         ecolor="gray", capsize=3)
+        loglog_rate(axes[1], eps, msd, r"$E|X_T - \hat{X}_T|^2$ ($\pm 2$ standard errors)", what="rate")
+        axes[1].set(xlabel=r"$\varepsilon$", ylabel=r"$E|X_T - \hat{X}_T|^2$",
+                    title=r"Theorem 1: $X^\varepsilon_T \to \hat{X}_T$")
+        axes[1].legend(fontsize="small")
 
 
 def headline(result: Result) -> list:

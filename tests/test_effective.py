@@ -69,3 +69,22 @@ def test_bad_input_is_named(quadratic_model):
         hjb.solve_effective(quadratic_model, grid, 1.0, courant=1.5)
     with pytest.raises(hjb.InputError, match="points"):
         hjb.Grid.box(-3, 3, 2)
+
+
+def test_a_model_without_a_potential_uses_the_invariant_measure():
+    """No Gibbs density given (only b): the averaged velocities come from the discrete invariant
+    measure (SPEC section 3, route 3) and agree with quadrature against the known density."""
+    import numpy as np
+
+    def model(with_potential):
+        return hjb.TwoScaleModel(
+            dim=1, phi=lambda x, y, u: -u * 2.0 * (x - y), b=lambda x, y: -(y - 0.5) + 2.0 * (x - y),
+            g=lambda x: 0.5 * np.sum((x - 0.5) ** 2, axis=-1),
+            potential=(lambda y, x: 0.5 * np.sum((y - 0.5) ** 2, -1) + np.sum((x - y) ** 2, -1))
+            if with_potential else None, gibbs_box=(-6.0, 6.0))
+
+    grid = hjb.Grid.box(-2.0, 2.0, 41)
+    by_markov = hjb.solve_effective(model(False), grid, T=0.5)
+    by_quadrature = hjb.solve_effective(model(True), grid, T=0.5)
+    np.testing.assert_allclose(by_markov.velocities, by_quadrature.velocities, atol=1e-5)
+    np.testing.assert_allclose(by_markov.value, by_quadrature.value, atol=1e-5)

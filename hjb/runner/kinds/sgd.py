@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...output.plots import members
+from ...output.plots import members, pretty
 from ...output.result import Result
 from ...output.summary import fmt
 from ...points import as_point
@@ -70,7 +70,7 @@ def picture(fig, result: Result):
     for name, sub in entries:
         X = sub["X"]
         if X.ndim == 1:
-            ax.hist(X, bins="auto", density=True, histtype="step", lw=1.5, label=name or None)
+            ax.hist(X, bins="auto", density=True, histtype="step", lw=1.5, label=pretty(name) or None)
             ax.set_xlabel(r"$X$ (last iterate; where it left, for a path that left)" if exits else r"$X$ (last iterate)")
             ax.set_ylabel("density")
         else:
@@ -88,7 +88,7 @@ def picture(fig, result: Result):
         for name, sub in exits:
             k = sub["exit_iteration"]
             ax.hist(k[k >= 0], bins=bins, histtype="step", lw=1.5,
-                    label=f"{name} ({sub.attrs['censored']} never left)".strip())
+                    label=f"{pretty(name)} ({sub.attrs['censored']} never left)".strip())
         ax.set_xscale("log")
         ax.set_xlabel(r"exit iteration $k$ (first $|X_k - x_0| > r$)")
         ax.set_ylabel("paths")

@@ -308,3 +308,75 @@ def test_an_sde_path_that_blows_up_is_reported(tmp_path):
     code, err = run("run", str(case), "-o", str(tmp_path / "o.h5"), "--quiet")
     assert code in (1, 2) and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert not (tmp_path / "o.h5").exists()
+
+
+# ------------------------------------------------------------------ hostile input, one line each
+
+HOSTILE = [
+    ("seed 2**70", 'kind = "sde"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+                   '[solve]\nx0 = 0.0\nT = 0.1\neps = 0.1\nseed = 1180591620717411303424\n', "solve.seed"),
+    ("seed -1", 'kind = "sde"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+                '[solve]\nx0 = 0.0\nT = 0.1\neps = 0.1\nseed = -1\n', "solve.seed"),
+    ("x0 nan", 'kind = "sde"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+               '[solve]\nx0 = nan\nT = 0.1\neps = 0.1\n', "solve.x0"),
+    ("kappa true", 'kind = "hbar"\n[model]\ngamma = 2.0\n[model.loss]\nname = "wide_narrow"\nkappa = true\n'
+                   '[solve]\nx = [0.0]\np = [1.0]\n', "model.loss.kappa"),
+    ("loss name ':'", 'kind = "hbar"\n[model]\ngamma = 2.0\n[model.loss]\nname = ":"\n'
+                      '[solve]\nx = [0.0]\np = [1.0]\n', "model.loss.name"),
+    ("gamma huge", 'kind = "hbar"\n[model]\ngamma = 1e300\n[model.loss]\nname = "quadratic"\n'
+                   '[solve]\nx = [0.0]\np = [1.0]\n', "model.gamma"),
+    ("narrow_depth huge", 'kind = "hbar"\n[model]\ngamma = 2.0\n[model.loss]\nname = "wide_narrow"\n'
+                          'narrow_depth = 1e300\n[solve]\nx = [0.0]\np = [1.0]\n', "model.loss.narrow_depth"),
+    ("n huge", 'kind = "cell"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+               '[solve]\nxbar = 0.0\npbar = 1.0\nn = 1e308\ndelta = 0.1\nh = 0.1\n', "solve.n"),
+    ("h tiny", 'kind = "cell"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+               '[solve]\nxbar = 0.0\npbar = 1.0\nn = 4.0\ndelta = 0.1\nh = 1e-300\n', "solve.h"),
+    ("beta tiny", 'kind = "viscous_hj"\n[model]\n[model.loss]\nname = "quadratic"\n'
+                  '[grid]\nx = { lower = -2.0, upper = 2.0, points = 21 }\n[solve]\nbeta = [1e-300, 1.0]\nt = 0.1\n',
+     "solve.beta"),
+    ("grid bound huge", 'kind = "effective"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+                        '[grid]\nx = { lower = -2.0, upper = 1e308, points = 21 }\n[solve]\nT = 0.1\n', "grid.x.upper"),
+    ("controls huge", 'kind = "hbar"\n[model]\ngamma = 2.0\ncontrols = [-1e308, 1e308]\n[model.loss]\n'
+                      'name = "quadratic"\n[solve]\nx = [0.0]\np = [1.0]\n', "model.controls"),
+    ("T huge", 'kind = "effective"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+               '[grid]\nx = { lower = -2.0, upper = 2.0, points = 21 }\n[solve]\nT = 1e308\n', "solve.T"),
+    ("output file empty", 'kind = "hbar"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+                          '[solve]\nx = [0.0]\np = [1.0]\n[output]\nfile = ""\n', "output.file"),
+    ("paths 1e9", 'kind = "sde"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\n'
+                  '[solve]\nx0 = 0.0\nT = 0.1\neps = 0.1\ndt = 0.001\npaths = 1000000000\n', "solve.paths"),
+    ("nested 500 deep", 'kind = "hbar"\n[model]\ngamma = 2.0\n[model.loss]\nname = "quadratic"\nc = '
+                        + "[" * 500 + "1.0" + "]" * 500 + '\n[solve]\nx = [0.0]\np = [1.0]\n', "nested more than"),
+]
+
+
+@pytest.mark.parametrize("name,text,key", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_numbers_are_refused_in_one_line_naming_the_key(tmp_path, name, text, key):
+    case = tmp_path / "c.toml"
+    case.write_text(text)
+    out = tmp_path / "out" / "o.h5"
+    code, err = run("run", str(case), "-o", str(out), "--quiet")
+    lines = [line for line in err.strip().splitlines() if not line.startswith("hjb: warning:")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("hjb: ") and key in lines[0], lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_set_wins_over_ci(tmp_path):
+    out = tmp_path / "o.h5"
+    assert run("run", "cases/quadratic_value.toml", "--ci", "--set", "grid.x.points=41", "-o", str(out),
+               "--quiet")[0] == 0
+    assert hjb.load(out)["value"].shape[0] == 41
+
+
+def test_control_characters_are_escaped(tmp_path):
+    case = tmp_path / "c.toml"
+    case.write_text('kind = "hbar"\ntitle = "\\u001b[31mred\\r"\n[model]\ngamma = 2.0\n[model.loss]\n'
+                    'name = "quadratic"\n[solve]\nx = [0.0]\np = [1.0]\n"\\r" = 1\n')
+    code, err = run("run", str(case), "-o", str(tmp_path / "o.h5"), "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "\r" not in err and "\\r" in err
+    case.write_text(case.read_text().replace('"\\r" = 1\n', ""))
+    assert run("run", str(case), "-o", str(tmp_path / "o.h5"), "--quiet")[0] == 0
+    code, shown = contextlib.redirect_stdout, io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        assert main(["show", str(tmp_path / "o.h5")]) == 0
+    assert "\x1b" not in shown.getvalue() and "\\x1b[31mred" in shown.getvalue()

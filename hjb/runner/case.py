@@ -73,6 +73,8 @@ def parse_value(text: str):
     """A --set value parsed as a TOML value; a bare word is taken as a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
+    except RecursionError:
+        raise InputError("--set", f"value nested more than {MAX_DEPTH} levels deep") from None
     except tomllib.TOMLDecodeError:
         if text and all(c.isalnum() or c in "_-.:/" for c in text):
             return text
@@ -186,6 +188,8 @@ def load_case(path, overrides=()) -> Case:
         raise InputError(path, "case file not found") from None
     except IsADirectoryError:
         raise InputError(path, "is a directory, not a case file") from None
+    except RecursionError:
+        raise InputError(path, f"nested more than {MAX_DEPTH} levels deep") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"TOML syntax error: {exc}") from None
     except UnicodeDecodeError:
@@ -193,9 +197,23 @@ def load_case(path, overrides=()) -> Case:
     return case_from_dict(data, overrides, source=path)
 
 
+#: Tables and lists nest at most this deep in a case (the deepest a shipped case uses is 4).
+MAX_DEPTH = 20
+
+
+def _depth(value, level: int = 0, where: str = "case") -> None:
+    if level > MAX_DEPTH:
+        raise InputError(where, f"nested more than {MAX_DEPTH} levels deep")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        _depth(item, level + 1, f"{where}.{key}" if isinstance(value, dict) else where)
+
+
 def case_from_dict(data: dict, overrides=(), source: str = "<case>") -> Case:
     """A case from a dict (deep-copied) with ``KEY=VALUE`` overrides applied (one string or a list)."""
+    _depth(data)
     data = copy.deepcopy(data)
     for assignment in [overrides] if isinstance(overrides, str) else overrides:
         apply_override(data, assignment)
+    _depth(data)
     return Case(data, source)

@@ -31,7 +31,7 @@ from scipy.special import logsumexp
 
 from .errors import InputError
 from .grid import Grid
-from .limits import check_memory
+from .limits import SLACK, check_memory
 from .losses import Loss
 from .operators.quadrature import ORDER, panel_rule
 from .points import as_points
@@ -209,7 +209,7 @@ def cole_hopf_grid(loss: Loss, beta: float, grid: Grid, t: float, method: str = 
         # of (f - min f) (capped by the kernel's decay across the box)
         spread = beta * min(float(np.ptp(f)), float(np.sum((grid.upper - grid.lower) ** 2)) / (2.0 * t))
         method = "fft" if spread < FFT_RANGE else "logsumexp"
-    check_memory(8.0 * grid.size * (4 + max(grid.shape)), f"a Cole-Hopf grid of {grid.size:,} nodes")
+    check_memory(grid_memory(grid.shape, method), f"a Cole-Hopf grid of {grid.size:,} nodes")
     if method == "fft":
         log_conv = np.log(np.maximum(_fft_convolve(np.exp(w), grid, s), np.finfo(float).tiny))
     else:
@@ -264,3 +264,26 @@ def _logsumexp_axis(log_values, k, axis, s):
     for start in range(0, len(flat), step):
         out[start:start + step] = logsumexp(flat[start:start + step, None, :] + kern[None], axis=-1)
     return np.moveaxis(out.reshape(moved.shape), -1, k)
+
+
+def grid_memory(shape, method: str = "logsumexp") -> float:
+    """Bytes at the peak of :func:`cole_hopf_grid` on a grid of ``shape`` (calibrated by
+    scripts/bench_memory.py): "logsumexp" holds the kernel and its offsets (n x n, n the
+    longest axis) and a chunk of (rows, n, n) with its log-sum-exp temporaries; "fft" the
+    zero-padded transforms (3^d times the grid, complex)."""
+    size, d, n = float(np.prod([float(k) for k in shape])), len(shape), float(max(shape))
+    nodes = 8.0 * size * (d + 5)                        # nodes, f, the exponent, one pass in and out
+    if method == "fft":
+        return SLACK * (nodes + 16.0 * 3**d * size * 4)
+    chunk = max(CHUNK // n**2, 1) * n**2
+    return SLACK * (nodes + 8.0 * (2 * n**2 + 5 * chunk))
+
+
+def whole_space_memory(loss: Loss, beta: float, grid: Grid, t: float, f_max: float) -> float:
+    """Bytes at the peak of :func:`cole_hopf_whole_space`, given (an estimate of) max f on the grid."""
+    if t == 0:
+        return 8.0 * grid.size * (grid.dim + 1)
+    reach = np.sqrt(2.0 * t * max(f_max - loss.lower + TAIL / beta, 0.0))
+    if not np.isfinite(reach):                 # a loss that is not finite fails in the solve
+        return grid_memory(grid.shape)
+    return grid_memory(tuple(a.points + 2 * float(np.ceil(reach / a.step)) for a in grid.axes))

@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -50,8 +51,8 @@ def eps_hjb(n, d=1, snapshots=0):
             "solve": {"T": 0.5, "eps": 0.01, "snapshots": snapshots}}
 
 
-def effective(n, kind="effective"):
-    return {"kind": kind, "model": Q2, "grid": {"x": _box(-2.0, 2.0, n, 2)}, "solve": {"T": 0.5}}
+def effective(n, d=1, kind="effective"):
+    return {"kind": kind, "model": Q1 if d == 1 else Q2, "grid": {"x": _box(-2.0, 2.0, n, d)}, "solve": {"T": 0.5}}
 
 
 def hbar(points, method, d=1):
@@ -75,9 +76,21 @@ def hopf_lax(n, method, d=2):
             "solve": {"t": 0.5, "method": method}}
 
 
-def sde(paths, d=1):
-    return {"kind": "sde", "model": Q1 if d == 1 else Q2,
-            "solve": {"x0": [-1.0] * d if d > 1 else -1.0, "T": 0.05, "eps": 0.1, "paths": paths}}
+def sde(paths, d=1, feedback=False):
+    solve = {"x0": [-1.0] * d if d > 1 else -1.0, "T": 0.05, "eps": 0.1, "paths": paths}
+    if feedback:                 # u* from an eps_hjb result written before the measurement
+        solve.update(control="feedback", value_file=os.path.join(tempfile.gettempdir(), f"bench_memory_{d}.h5"))
+    return {"kind": "sde", "model": Q1 if d == 1 else Q2, "solve": solve}
+
+
+def _value_file(case: dict) -> None:
+    """Write the eps_hjb result (with snapshots) that a feedback case reads."""
+    import hjb
+    from hjb.runner.case import case_from_dict
+    d = case["model"]["dim"]
+    value = eps_hjb(201 if d == 1 else 15, d, snapshots=20)
+    value["solve"].update(T=case["solve"]["T"], eps=case["solve"]["eps"])
+    hjb.save(hjb.run(case_from_dict(value)), case["solve"]["value_file"], force=True)
 
 
 def sgd(paths, d=2, exit_radius=None):
@@ -94,8 +107,8 @@ def exit_time(n, radius=None, solver="direct"):
     return {"kind": "exit_time", "model": WN2, "grid": {"x": _box(-3.0, 3.0, n, 2)}, "solve": solve}
 
 
-def fokker_planck(n, d=2):
-    model = WN2 if d == 2 else {"dim": 1, "loss": {"name": "double_well"}}
+def fokker_planck(n, d=2, separable=False):
+    model = {"dim": d, "loss": {"name": "double_well"}} if d == 1 or separable else WN2
     return {"kind": "fokker_planck", "model": model, "grid": {"x": _box(-3.0, 3.0, n, d)},
             "solve": {"beta": 2.0, "times": [0.1, 0.5, 1.0], "x0": [-1.0] * d if d > 1 else -1.0}}
 
@@ -103,37 +116,48 @@ def fokker_planck(n, d=2):
 def measurements(quick: bool) -> list:
     """(kind, size label, case, warm-up case) for every measurement."""
     if quick:
-        rows = [("eps_hjb", "201²", eps_hjb(201), eps_hjb(21)),
+        return [("eps_hjb", "201²", eps_hjb(201), eps_hjb(21)),
                 ("cell", "10⁴ direct", cell(1e4, "direct"), cell(500, "direct")),
+                ("hopf_lax", "10⁴ exact, d = 1", hopf_lax(10_001, "exact", 1), hopf_lax(11, "exact", 1)),
                 ("sde", "10⁵ paths", sde(100_000), sde(100)),
-                ("hopf_lax", "101² exact", hopf_lax(101, "exact"), hopf_lax(11, "exact"))]
-    else:
-        rows = [("eps_hjb", "801²", eps_hjb(801), eps_hjb(21)),
-                ("eps_hjb", "1601²", eps_hjb(1601), eps_hjb(21)),
-                ("eps_hjb", "41⁴", eps_hjb(41, 2), eps_hjb(5, 2)),
-                ("eps_hjb", "801², 20 snapshots", eps_hjb(801, snapshots=20), eps_hjb(21, snapshots=3)),
-                ("effective", "301²", effective(301), effective(11)),
-                ("egd", "1001²", effective(1001, "egd"), effective(11, "egd")),
-                ("hbar", "2000 points quadrature", hbar(2000, "quadrature", 2), hbar(2, "quadrature", 2)),
-                ("hbar", "4 points markov, d = 2", hbar(4, "markov", 2), hbar(1, "markov")),
-                ("hbar", "2 points cell, d = 2", hbar(2, "cell", 2), hbar(1, "cell")),
-                ("cell", "10⁶ direct", cell(1e6, "direct"), cell(500, "direct")),
-                ("cell", "10⁶ iterative", cell(1e6, "iterative"), cell(5000, "iterative")),
-                ("cell", "2.5·10⁵ direct", cell(2.5e5, "direct"), cell(500, "direct")),
-                ("viscous_hj", "1001²", viscous(1001), viscous(11)),
-                ("viscous_hj", "401², Cole-Hopf", viscous(401, reference=True), viscous(11, reference=True)),
-                ("hopf_lax", "401² exact", hopf_lax(401, "exact"), hopf_lax(11, "exact")),
-                ("hopf_lax", "1001² godunov", hopf_lax(1001, "godunov"), hopf_lax(11, "godunov")),
-                ("sde", "10⁶ paths", sde(1_000_000), sde(100)),
-                ("sde", "10⁶ paths, d = 2", sde(1_000_000, 2), sde(100, 2)),
-                ("sgd", "10⁶ paths, d = 2", sgd(1_000_000), sgd(100)),
-                ("sgd", "10⁶ paths, exits", sgd(1_000_000, 1, 1.5), sgd(100, 1, 1.5)),
-                ("exit_time", "1001² box", exit_time(1001), exit_time(21)),
-                ("exit_time", "1201² ball iterative", exit_time(1201, 3.0, "iterative"),
-                 exit_time(41, 3.0, "iterative")),
-                ("fokker_planck", "301²", fokker_planck(301), fokker_planck(21)),
-                ("fokker_planck", "10⁵ points, d = 1", fokker_planck(100_001, 1), fokker_planck(101, 1))]
-    return rows
+                ("sgd", "10⁵ paths, exits", sgd(100_000, 1, 1.5), sgd(100, 1, 1.5))]
+    return [("eps_hjb", "801²", eps_hjb(801), eps_hjb(21)),
+            ("eps_hjb", "1601²", eps_hjb(1601), eps_hjb(21)),
+            ("eps_hjb", "801², 40 snapshots", eps_hjb(801, snapshots=40), eps_hjb(21, snapshots=3)),
+            ("eps_hjb", "25⁴", eps_hjb(25, 2), eps_hjb(5, 2)),
+            ("eps_hjb", "41⁴", eps_hjb(41, 2), eps_hjb(5, 2)),
+            ("effective", "10⁴, d = 1", effective(10_001), effective(11)),
+            ("effective", "7², d = 2 (one chunk)", effective(7, 2), effective(3, 2)),
+            ("egd", "2·10⁴, d = 1", effective(20_001, kind="egd"), effective(11, kind="egd")),
+            ("hbar", "2000 points, quadrature, d = 2", hbar(2000, "quadrature", 2), hbar(2, "quadrature", 2)),
+            ("hbar", "4 points, markov, d = 2", hbar(4, "markov", 2), hbar(1, "markov")),
+            ("hbar", "2 points, cell, d = 2", hbar(2, "cell", 2), hbar(1, "cell")),
+            ("cell", "2.5·10⁵ direct", cell(2.5e5, "direct"), cell(500, "direct")),
+            ("cell", "10⁶ direct", cell(1e6, "direct"), cell(500, "direct")),
+            ("cell", "10⁶ iterative", cell(1e6, "iterative"), cell(5000, "iterative")),
+            ("viscous_hj", "301²", viscous(301), viscous(11)),
+            ("viscous_hj", "501²", viscous(501), viscous(11)),
+            ("viscous_hj", "201², Cole-Hopf", viscous(201, reference=True), viscous(11, reference=True)),
+            ("viscous_hj", "2001, d = 1, Cole-Hopf", viscous(2001, 1, True), viscous(11, 1, True)),
+            ("hopf_lax", "10⁵ exact, d = 1", hopf_lax(100_001, "exact", 1), hopf_lax(11, "exact", 1)),
+            ("hopf_lax", "10⁶ exact, d = 1", hopf_lax(1_000_001, "exact", 1), hopf_lax(11, "exact", 1)),
+            ("hopf_lax", "61² exact", hopf_lax(61, "exact"), hopf_lax(11, "exact")),
+            ("hopf_lax", "701² godunov", hopf_lax(701, "godunov"), hopf_lax(11, "godunov")),
+            ("sde", "10⁶ paths", sde(1_000_000), sde(100)),
+            ("sde", "10⁶ paths, d = 2", sde(1_000_000, 2), sde(100, 2)),
+            ("sde", "10⁶ paths, feedback", sde(1_000_000, feedback=True), sde(100, feedback=True)),
+            ("sde", "3·10⁵ paths, feedback, d = 2", sde(300_000, 2, True), sde(100, 2, True)),
+            ("sgd", "10⁶ paths, d = 2", sgd(1_000_000), sgd(100)),
+            ("sgd", "10⁶ paths, exits, d = 1", sgd(1_000_000, 1, 1.5), sgd(100, 1, 1.5)),
+            ("sgd", "10⁶ paths, exits, d = 2", sgd(1_000_000, 2, 1.5), sgd(100, 2, 1.5)),
+            ("exit_time", "501² box", exit_time(501), exit_time(21)),
+            ("exit_time", "1001² box", exit_time(1001), exit_time(21)),
+            ("exit_time", "1201² ball, direct", exit_time(1201, 3.0), exit_time(41, 3.0)),
+            ("exit_time", "1201² ball, iterative", exit_time(1201, 3.0, "iterative"), exit_time(41, 3.0, "iterative")),
+            ("fokker_planck", "10⁵, d = 1 (80 frames)", fokker_planck(100_001, 1), fokker_planck(101, 1)),
+            ("fokker_planck", "301², non-reversible", fokker_planck(301), fokker_planck(21)),
+            ("fokker_planck", "401², reversible", fokker_planck(401, separable=True),
+             fokker_planck(21, separable=True))]
 
 
 # ------------------------------------------------------------------ one measurement (child process)
@@ -213,9 +237,12 @@ def main(argv=None):
     from hjb.output.tables import Table
     table = Table(["kind", "size", "estimate MiB", "measured MiB", "ratio", "band", "wall s"],
                   caption="memory estimate against measured peak RSS increase of the solve")
-    for i, (kind, label, _, _) in enumerate(measurements(args.quick)):
+    inside = 0
+    for i, (kind, label, case, _) in enumerate(measurements(args.quick)):
         if args.only and kind not in args.only:
             continue
+        if "value_file" in case["solve"]:
+            _value_file(case)                             # here, not in the measured process
         cmd = [sys.executable, os.path.abspath(__file__), "--child", str(i)] + (["--quick"] if args.quick else [])
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -225,10 +252,13 @@ def main(argv=None):
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         ratio = row["estimate"] / row["measured"] if row["measured"] > 0 else float("nan")
         verdict = "ok" if BAND[0] <= ratio <= BAND[1] else ("no estimate" if ratio != ratio else "OUT")
-        table.add(kind, label, row["estimate"] / MIB, row["measured"] / MIB, ratio, verdict, row["wall"])
+        table.add(kind, label, f"{row['estimate'] / MIB:,.0f}", f"{row['measured'] / MIB:,.0f}", f"{ratio:.2f}",
+                  verdict, f"{row['wall']:.1f}")
+        inside += verdict == "ok"
         print(f"{kind:14s} {label:28s} estimate {row['estimate'] / MIB:9.1f} MiB  measured "
               f"{row['measured'] / MIB:9.1f} MiB  ratio {ratio:5.2f}  {row['wall']:6.1f} s", file=sys.stderr)
     print(table.to_markdown())
+    print(f"\n{inside} of {len(table.rows)} estimates within {BAND[0]:g} <= estimate/measured <= {BAND[1]:g}")
     return 0
 
 

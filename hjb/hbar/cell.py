@@ -13,7 +13,7 @@ import numpy as np
 
 from ..model import TwoScaleModel
 from ..points import as_points
-from ..solvers.cell import solve_truncated_cell
+from ..solvers.cell import memory_estimate as cell_memory, solve_truncated_cell
 from ..solvers.invariant import markov_box
 
 #: Defaults of METHODS['cell']: delta, and the unknowns aimed at per dimension.
@@ -55,3 +55,17 @@ def hbar_cell(model: TwoScaleModel, x, p, n=None, delta: float = CELL_DELTA, h=N
             fine = (4.0 * fine - coarse) / 3.0
         out[i] = -fine
     return out
+
+
+def memory_estimate(model: TwoScaleModel, x, n=None, h=None, solver: str = "direct") -> float:
+    """Bytes at the peak of :func:`hbar_cell`: the largest of its solves (one point at a time; the
+    solve at 2h for Richardson is smaller)."""
+    x = as_points(x, model.dim)
+    unknowns = CELL_UNKNOWNS.get(model.dim, 200_000)
+    ball = pi ** (model.dim / 2) / gamma(model.dim / 2 + 1)
+    need = 0.0
+    for xi in np.unique(x, axis=0):
+        radius = default_radius(model, xi) if n is None else float(n)
+        step = radius * (ball / unknowns) ** (1.0 / model.dim) if h is None else float(h)
+        need = max(need, cell_memory(model, xi, radius, step, solver))
+    return need

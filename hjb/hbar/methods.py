@@ -20,10 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError, did_you_mean
+from ..limits import SLACK
 from ..model import TwoScaleModel
-from ..operators.quadrature import gibbs_average
+from ..operators.quadrature import chunk_size, gibbs_average
 from ..points import as_points
-from .cell import hbar_cell
+from ..solvers.invariant import default_size, memory_estimate as invariant_memory
+from .cell import hbar_cell, memory_estimate as cell_memory
 from .markov import hbar_markov
 
 
@@ -126,3 +128,17 @@ def effective_hamiltonian(model: TwoScaleModel, x, p, method: str = "quadrature"
     if x.shape != p.shape:
         raise InputError("p", f"x and p must pair up, got {len(x)} points and {len(p)} momenta")
     return METHODS[method](model, x, p, **options)
+
+
+def memory_estimate(model: TwoScaleModel, x, p, method: str = "quadrature") -> float:
+    """Bytes at the peak of :func:`effective_hamiltonian` with the method's default options
+    (calibrated by scripts/bench_memory.py): quadrature holds a chunk of P point-nodes (nodes,
+    their offsets, weights, the Hamiltonian and the last chunk's); cell and markov solve one
+    point at a time, so the largest of their solves."""
+    x = as_points(x, model.dim)
+    if method == "cell":
+        return cell_memory(model, x)
+    if method == "markov":
+        return max(invariant_memory(default_size(model, xi), model.dim) for xi in np.unique(x, axis=0))
+    P, _ = chunk_size(model, x[:: max(len(x) // 64, 1)], len(x), aligned=True)
+    return SLACK * 8.0 * (P * (4 * model.dim + 5) + 2 * x.size)

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError, check_finite
-from ..limits import check_memory
+from ..limits import SLACK, check_memory
 from .generator import bernoulli
 
 #: Grid steps per radius n / h beyond which a grid is refused outright (overflow, not memory).
@@ -109,8 +109,7 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
         raise InputError("h", f"n / h = {ratio:.3g} grid steps per radius; at most {MAX_NODES_PER_RADIUS:.0e}")
     J = int(np.floor(ratio + 1e-9))
     # the square grid of the nodes j h is allocated first: refuse it before it exists
-    square = float(2 * J + 1) ** dim
-    check_memory(square * (8.0 * (6 * dim + 8) + 17.0), "the cell-problem assembly", key="h")
+    check_memory(operator_memory(dim, n, h)[0], "the cell-problem assembly", key="h")
     axis = h * np.arange(-J, J + 1)
     shape = (2 * J + 1,) * dim
     # |y|^2 on the square grid by broadcasting (no (..., d) coordinate array).
@@ -158,3 +157,38 @@ def ball_operator(drift, dim: int, n: float, h: float) -> BallOperator:
     index = index.reshape(shape)
     return BallOperator(nodes, np.concatenate(head), np.concatenate(tail), np.concatenate(rate),
                         exit_rate, index, axis, float(h), float(n), peclet)
+
+
+def ball_unknowns(dim: int, n: float, h: float) -> tuple:
+    """(unknowns, nodes of the square grid) of the operator on D_n at step h: the volume of
+    the ball over h^d, and (2J + 1)^d, J = floor(n / h)."""
+    J = np.floor(n / h + 1e-9)
+    return unit_ball_volume(dim) * (n / h) ** dim, (2 * J + 1) ** dim
+
+
+def unit_ball_volume(dim: int) -> float:
+    """The volume of the unit ball of R^dim."""
+    from math import gamma, pi
+    return pi ** (dim / 2) / gamma(dim / 2 + 1)
+
+
+def operator_memory(dim: int, n: float, h: float) -> tuple:
+    """(peak bytes of :func:`ball_operator`, bytes the operator holds), measured per unknown:
+    the assembly's arrays (positions, arms, drifts, rates and the jump lists per axis) and
+    the square grid's (|y|^2, masks, numbering); held: nodes, 2d jumps of head, tail and rate,
+    exit rates, the numbering of the square grid."""
+    unknowns, square = ball_unknowns(dim, n, h)
+    assembly = unknowns * (120.0 + 130.0 * dim) + 17.0 * square
+    held = unknowns * (56.0 * dim + 56.0) + 8.0 * square
+    return SLACK * assembly, SLACK * held
+
+
+def drift_bound(drift, dim: int, n: float, points: int = 17) -> float:
+    """max |b_k| over a coarse lattice of the ball D_n (``points`` per axis): what sizes the
+    multigrid hierarchy (its cell Peclet numbers) in an estimate, without assembling anything."""
+    axis = np.linspace(-n, n, points)
+    y = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
+    y = y[np.sum(y**2, axis=1) < n**2]
+    with np.errstate(all="ignore"):
+        values = np.abs(np.asarray(drift(y), dtype=float))
+    return float(np.max(values[np.isfinite(values)], initial=0.0))

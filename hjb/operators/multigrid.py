@@ -117,3 +117,14 @@ def ball_hierarchy(fine, operator_at, delta: float, matrix=None, coarsest: int =
         else:
             levels.append((A, None, None))
     return VCycle(levels)
+
+
+def coarsest_rows(unknowns: float, dim: int, h: float, radius: float, drift_max: float,
+                  coarsest: int = COARSEST) -> float:
+    """Unknowns of the coarsest level :func:`ball_hierarchy` would reach (solved by SuperLU), for
+    ``unknowns`` at step h and a drift of at most ``drift_max`` per component: the cell Peclet
+    number at step s is about drift_max s / 2."""
+    size, step = float(unknowns), float(h)
+    while size > coarsest and 4 * step < radius and drift_max * step <= MAX_PECLET:
+        size, step = size / 2**dim, 2 * step
+    return size

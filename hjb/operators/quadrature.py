@@ -108,3 +108,15 @@ def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None):
 def gibbs_mean(model: TwoScaleModel, x) -> np.ndarray:
     """m(x) = integral of y against mu_x, shape (n, d)."""
     return gibbs_average(model, x, lambda xc, y: y)
+
+
+def chunk_size(model: TwoScaleModel, sample, n: int, aligned: bool = False) -> tuple:
+    """(point-nodes held at once, number of chunks) when :func:`gibbs_average` averages over
+    n points whose windows are like those of the points ``sample`` (a coarse subset: the
+    rule is sized by the widest window); ``aligned``: the rule is rotated (``align``)."""
+    _, radius = model.gibbs_window(as_points(sample, model.dim))
+    with np.errstate(invalid="ignore"):
+        widest = float(np.max(np.linalg.norm(radius, axis=1) if aligned else radius))
+    q = len(_tensor_rule(model, widest if np.isfinite(widest) else 0.0)[1])   # (a bad loss fails later)
+    step = max(CHUNK // q, 1)
+    return min(int(n), step) * q, -(-int(n) // step)

@@ -30,7 +30,8 @@ class KindSpec:
     runs after the schemas and before any solve (cross-key mistakes);
     ``plot(fig, result)`` draws its natural picture and ``headline(result)``
     returns the lines ``hjb show`` prints for it; ``memory(data)`` estimates
-    the bytes a solve needs.  ``arguments`` maps further solver argument names
+    the peak bytes a solve needs (a :class:`hjb.limits.Estimate`, within -20%/+50% of
+    the measured peak: scripts/bench_memory.py), checked before the runner starts.  ``arguments`` maps further solver argument names
     to case keys.  ``datasets`` names what every result of the kind holds (a file
     claiming the kind without them is refused), ``nan_outside`` the datasets in
     which NaN marks nodes outside the domain (everywhere else NaN is a failure).

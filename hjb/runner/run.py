@@ -21,6 +21,7 @@ import warnings
 from typing import Callable, Optional
 
 from ..errors import InputError
+from ..limits import check_memory
 from ..model import AssumptionWarning
 from ..output.hdf5 import FILE_ATTRS, load, save
 from ..output.result import Result
@@ -117,6 +118,7 @@ def run_member(data: dict, on_step=None) -> Result:
     start = time.perf_counter()
     with run_limits():
         try:
+            check_plan(spec, data)                    # refused before the runner allocates anything
             result = spec.runner(data, on_step)
         except InputError as exc:
             raise spec.in_case_terms(exc) from None
@@ -124,6 +126,13 @@ def run_member(data: dict, on_step=None) -> Result:
     result.attrs["wall_time"] = time.perf_counter() - start
     log.info("%s solved in %.2f s", data["kind"], result.attrs["wall_time"])
     return result
+
+
+def check_plan(spec, data: dict) -> None:
+    """InputError when the kind's estimate of the solve's peak memory (``spec.memory``) is over the limit."""
+    if spec.memory is not None:
+        need = spec.memory(data)
+        check_memory(need, getattr(need, "what", f"a {spec.name} solve"), key=getattr(need, "key", "grid"))
 
 
 def solve_member(data: dict):

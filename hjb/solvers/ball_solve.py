@@ -31,9 +31,9 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ..errors import InputError, did_you_mean
-from ..limits import check_memory
-from ..operators.ball import BallOperator
-from ..operators.multigrid import ball_hierarchy
+from ..limits import CSR_ENTRY, SLACK, check_memory, superlu_bytes
+from ..operators.ball import BallOperator, ball_unknowns, drift_bound, operator_memory
+from ..operators.multigrid import COARSEST, ball_hierarchy, coarsest_rows
 
 #: Refinement stops when the correction of delta omega is below REFINE_TOL (relative to
 #: max |r|), or when corrections below ROUNDING_TOL set no new minimum in STALL steps.
@@ -57,14 +57,15 @@ def fill_estimate(size: int, dim: int, solver: str) -> float:
     """Entries of L + U (direct) or of the multigrid hierarchy and edge-form factors (iterative).
 
     Measured with SuperLU and MMD on A^T + A for the disc: L + U ~ 4 N log2 N entries
-    (3.2 at N = 3e4, 3.9 at N = 3e5); d = 1 is tridiagonal; in d = 3 fill grows like N^(4/3).
+    (3.2 at N = 3e4, 3.9 at N = 3e5, 4.2 at N = 1e6; 3.6-3.9 on the square box); d = 1
+    is tridiagonal (4 a row); in d = 3 fill grows like N^(4/3).
     The hierarchy holds 2^d/(2^d - 1) times the fine matrix, a prolongation and a
     restriction of 2^d entries per row at most, and the edge form 3 entries per jump."""
     if solver != "direct":
         return (2.0 * (2 * dim + 1) + 2 * 2**dim + 6 * dim) * size
     if dim == 1:
-        return 3.0 * size
-    return 5.0 * size * np.log2(size) * size ** ((dim - 2) / 3.0)
+        return 4.0 * size
+    return 4.5 * size * np.log2(max(size, 2)) * size ** ((dim - 2) / 3.0)
 
 
 class _Direct:
@@ -144,9 +145,10 @@ def solve_ball(op: BallOperator, delta: float, rhs: np.ndarray, solver: str = "d
     """
     check_solver(solver)
     start = time.perf_counter()
-    A = op.matrix(delta)
     dim = op.nodes.shape[1]
-    check_memory(12.0 * (3 * A.nnz + fill_estimate(op.size, dim, solver)), f"the {solver} {what} solve", key="h")
+    check_memory(memory_estimate(op.size, dim, solver, box=not np.isfinite(op.radius)), f"the {solver} {what} solve",
+                 key="h")
+    A = op.matrix(delta)
     if solver == "direct":
         inner = _Direct(A)
     else:
@@ -169,3 +171,30 @@ def on_square_grid(op: BallOperator, values: np.ndarray) -> np.ndarray:
     full[op.index >= 0] = values
     full[op.index == -2] = 0.0
     return full
+
+
+def memory_estimate(unknowns: float, dim: int, solver: str, coarsest: float = COARSEST, box: bool = False) -> float:
+    """Bytes :func:`solve_ball` adds to its operator at its peak (calibrated by scripts/bench_memory.py):
+    the matrix, then SuperLU's factorisation (direct) or the multigrid hierarchy, its coarsest
+    level's factors (``coarsest`` unknowns, :func:`hjb.operators.multigrid.coarsest_rows`) and
+    the edge form of the residual (iterative).  On a ``box`` the factors are smaller (measured
+    3.6-3.9 N log2 N entries against the disc's 4.2)."""
+    n = float(unknowns)
+    matrix = n * (CSR_ENTRY * (2 * dim + 1) + 4 + 12.0 * 2 * dim)   # CSR, and its triplets in the heap
+    if solver == "direct":
+        fill = fill_estimate(n, dim, "direct") * (0.87 if box and dim > 1 else 1.0)
+        return SLACK * (matrix + superlu_bytes(n, fill))
+    levels = (n * (56.0 * dim + 56) + matrix) / (2**dim - 1)        # the coarser operators and matrices
+    transfers = 2 * n * (CSR_ENTRY * 1.5**dim + 4)                  # prolongations and restrictions
+    edges = n * (80.0 * dim + 8)                                    # differences along the jumps, sums
+    coarse = superlu_bytes(coarsest, fill_estimate(coarsest, dim, "direct")) if coarsest > 1 else 0.0
+    return SLACK * (matrix + levels + transfers + edges + coarse)
+
+
+def ball_memory(drift, dim: int, n: float, h: float, solver: str) -> float:
+    """Bytes at the peak of assembling the operator on D_n at step h and solving on it: the
+    assembly, or the operator held while :func:`solve_ball` runs, with the values on the square grid."""
+    assembly, held = operator_memory(dim, n, h)
+    unknowns, square = ball_unknowns(dim, n, h)
+    coarsest = COARSEST if solver == "direct" else coarsest_rows(unknowns, dim, h, n, drift_bound(drift, dim, n))
+    return max(assembly, held + memory_estimate(unknowns, dim, solver, coarsest)) + 16.0 * square

@@ -24,7 +24,7 @@ from ..grid import coordinate_names
 from ..model import TwoScaleModel
 from ..operators.ball import ball_operator
 from ..points import as_point
-from .ball_solve import check_solver, on_square_grid, solve_ball
+from .ball_solve import ball_memory, check_solver, on_square_grid, solve_ball
 
 
 @dataclass
@@ -149,3 +149,9 @@ def solve_truncated_cell(model: TwoScaleModel, xbar, pbar, n: float, delta: floa
                         unknowns=op.size, nonzeros=solve.nonzeros, assembly_time=assembled - start,
                         solve_time=solve.solve_time, refinements=solve.corrections, residual=solve.residual,
                         stats=solve.stats)
+
+
+def memory_estimate(model: TwoScaleModel, xbar, n: float, h: float, solver: str = "direct") -> float:
+    """Bytes at the peak of :func:`solve_truncated_cell` (:func:`hjb.solvers.ball_solve.ball_memory`)."""
+    xbar = as_point(xbar, model.dim, "xbar")
+    return ball_memory(lambda y: model.b(xbar, y), model.dim, float(n), float(h), solver)

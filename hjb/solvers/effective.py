@@ -24,10 +24,12 @@ import numpy as np
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..hbar.velocities import averaged_velocities
-from ..limits import check_memory
+from ..hbar.velocities import averaged_velocities, unit_directions
+from ..limits import CSR_ENTRY, SLACK, check_memory
 from ..model import TwoScaleModel
+from ..operators.quadrature import chunk_size
 from ..operators.transport import CharacteristicTransport
+from .invariant import default_size, memory_estimate as invariant_memory
 from .march import march, plan_steps
 
 #: Default Courant number dt / dt_CFL (the explicit upwind step needs at most 1).
@@ -139,7 +141,7 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
     if grid.dim != model.dim:
         raise InputError("grid", f"must have dimension {model.dim}")
     check_courant(courant)
-    check_memory(grid.size * 8 * (4 + 8 * model.dim * (1 + 2 * model.dim)), f"an x-grid of {grid.size:,} nodes")
+    check_memory(memory_estimate(model, grid, extended, resolution), f"an x-grid of {grid.size:,} nodes")
     table = averaged_velocities(model, grid.nodes().reshape(-1, grid.dim), extended, resolution)
     table = table.reshape(grid.shape + table.shape[1:])
     for j in range(table.shape[-2]):
@@ -195,3 +197,32 @@ def solve_egd(model: TwoScaleModel, grid: Grid, T: float, **options) -> Effectiv
     0.0659
     """
     return solve_effective(model, grid, T, extended=False, **options)
+
+
+def coarse_sample(grid: Grid, points: int = 17) -> np.ndarray:
+    """At most ``points`` nodes per axis of the grid's box (its corners included), shape (m, d):
+    what an estimate evaluates instead of every node."""
+    return Grid.box(grid.lower, grid.upper, np.minimum(grid.shape, points)).nodes().reshape(-1, grid.dim)
+
+
+def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
+                    resolution: int = DEFAULT_RESOLUTION) -> float:
+    """Bytes at the peak of :func:`solve_effective`: the larger of the Gibbs averages of the m
+    candidate velocities (P point-nodes a chunk, :func:`hjb.operators.quadrature.chunk_size`)
+    and the march (calibrated against measured peak RSS by scripts/bench_memory.py)."""
+    d, n = model.dim, grid.size
+    m = len(model.control_values) + (len(unit_directions(d, resolution)) if extended else 0)
+    if model.potential is None:         # one invariant measure per node, then its nodes' velocities
+        size = max(default_size(model, x) for x in coarse_sample(grid, 3))
+        averages = invariant_memory(size, d) / SLACK + 8.0 * size * (2 * m * d + d + 4)
+    else:
+        P, chunks = chunk_size(model, coarse_sample(grid), n)
+        averages = 8.0 * P * (d * m * (2 + (chunks > 1))       # the candidates, stacked; the last chunk's
+                              + 2 * d + 2                      # nodes y, their offsets; log-weights, weights
+                              + (3 * d + 1 if extended else d + 1))  # phi and the bang-bang selection
+    averages += 16.0 * n * m * d                               # the averages per node, then concatenated
+    march = n * (8.0 * m * d                                   # the velocity table
+                 + m * (CSR_ENTRY * 2**d + 4)                  # an interpolation matrix per candidate
+                 + 48 * d + 40 * 2**d                          # one matrix's assembly
+                 + 32)                                         # values
+    return SLACK * max(averages, march)

@@ -24,7 +24,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..limits import check_memory
+from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, check_memory, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
 from ..operators.generator import check_scheme, reflecting_generator
 from ..operators.transport import CharacteristicTransport
@@ -119,9 +119,24 @@ class EpsHJBSolution:
 
 
 def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0) -> float:
-    """Bytes the solve holds at its peak: nodes and drifts, interpolation matrices, LU, values."""
+    """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
+    the march (calibrated against measured peak RSS by scripts/bench_memory.py).
+
+    Per node of the product grid, with n_u controls and F entries of L + U a row (the
+    implicit matrix is block diagonal, one block per x-node: :func:`hjb.limits.colamd_fill`)."""
     d, size, n_u = model.dim, x_grid.size * y_grid.size, len(model.control_values)
-    return size * (8 * d * (2 + n_u) + 12 * 2**d * n_u + 12 * 6 * (2 * d + 1) + 8 * (snapshots + 3))
+    fill = colamd_fill(y_grid.size, d) / y_grid.size
+    entries = 2 * d + 1                                       # of the fast generator, a row
+    build = (8 * d * n_u                                      # the slow drift of each control
+             + 8 * d                                          # the fast drift
+             + 2 * (CSR_ENTRY * entries + 4) + 4 * entries    # L, I - (dt/eps) L and splu's index copy
+             + 24 * 2 * d)                                    # the generator's triplets, left in the heap
+    build = size * build + superlu_bytes(size, fill * size)  # + SuperLU's working arrays and its factors
+    march = size * (SUPERLU_ENTRY * fill                      # the LU factors
+                    + n_u * (CSR_ENTRY * 2**d + 4)            # one interpolation matrix per control
+                    + n_u * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
+                    + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
+    return SLACK * max(build, march)
 
 
 def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, eps: float,

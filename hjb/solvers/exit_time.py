@@ -26,13 +26,14 @@ import scipy.sparse.linalg as spla
 
 from ..errors import InputError, NonFiniteError, check_finite
 from ..grid import Grid
-from ..limits import check_memory
+from ..limits import SLACK, check_memory
 from ..losses import Loss
 from ..operators.ball import ball_operator
 from ..operators.box import box_operator
 from ..operators.generator import check_scheme
 from ..points import as_point
-from .ball_solve import SOLVERS, BallSolve, check_solver, on_square_grid, solve_ball
+from .ball_solve import SOLVERS, BallSolve, ball_memory, check_solver, on_square_grid, solve_ball
+from .ball_solve import memory_estimate as solve_memory
 
 #: The coarse solve that sizes tau: at most this many nodes per box axis, or steps per radius.
 COARSE_POINTS, COARSE_STEPS_PER_RADIUS = 33, 12
@@ -135,12 +136,20 @@ def _ball_drift(loss: Loss, beta: float, center: np.ndarray):
     return drift
 
 
-def _ball_memory(grid: Grid, radius: float) -> float:
-    """Bytes of the ball operator: unknowns (~ volume of the ball / h^d) times the
-    per-unknown cost of its assembly (nodes, 2d jumps of 3 numbers, drift evaluations)."""
-    d, h = grid.dim, float(grid.spacings[0])
-    lattice = (2 * np.floor(radius / h) + 1) ** d
-    return 8.0 * lattice * (6 * d + 8)
+def memory_estimate(loss: Loss, grid: Grid, beta: float, radius: Optional[float] = None, center=None,
+                    solver: str = DEFAULT_SOLVER) -> float:
+    """Bytes at the peak of :func:`mean_exit_time` (calibrated by scripts/bench_memory.py): the box
+    operator's assembly (nodes, drift, the reflecting generator's triplets; measured per node)
+    or the operator held while the solve runs; on a ball :func:`hjb.solvers.ball_solve.ball_memory`;
+    then tau and f on the grid."""
+    n, d = grid.size, grid.dim
+    result = 8.0 * n * (d + 3)
+    if radius is None:
+        unknowns = float(np.prod(np.maximum(np.array(grid.shape) - 2, 0)))
+        assembly, held = SLACK * n * (110.0 + 140.0 * d), SLACK * n * (56.0 * d + 56.0)
+        return max(assembly, held + solve_memory(unknowns, d, solver, box=True)) + result
+    center = np.zeros(d) if center is None else np.broadcast_to(np.asarray(center, float), (d,))
+    return ball_memory(_ball_drift(loss, beta, center), d, radius, float(grid.spacings[0]), solver) + result
 
 
 def _size_of_tau(loss: Loss, grid: Grid, beta: float, radius, center, scheme) -> float:
@@ -203,9 +212,9 @@ def mean_exit_time(loss: Loss, grid: Grid, beta: float, radius: Optional[float] 
     ('ball', 5013, True)
     """
     beta, radius, center = check_exit_time_input(loss, grid, beta, radius, center, solver, scheme)
-    if radius is not None:
-        check_memory(_ball_memory(grid, radius), f"the exit-time operator on the ball of radius {radius:g}",
-                     key="grid")
+    what = f"the exit-time solve on {grid.size:,} nodes" if radius is None else \
+        f"the exit-time operator on the ball of radius {radius:g}"
+    check_memory(memory_estimate(loss, grid, beta, radius, center, solver), what, key="grid")
     start = time.perf_counter()
     op = exit_time_operator(loss, grid, beta, radius, center, scheme)
     # The refinement of solve_ball measures corrections relative to max |rhs|; tau grows like

@@ -44,8 +44,8 @@ from ..points import as_point
 from .ball_solve import fill_estimate
 from .march import march
 from .schedule import check_step, check_times, frame_times, plan_intervals
-from .relaxation import (GroundedGenerator, descent_basins, edge_flux, gibbs_masses, m_matrix_lu,
-                         spectral_gap)
+from .relaxation import (GroundedGenerator, descent_basins, edge_flux, fokker_planck_memory, gibbs_masses,
+                         m_matrix_lu, reversible_on, spectral_gap)
 
 #: Time schemes, and the defaults of :func:`solve_fokker_planck` (named once for the case schema).
 SCHEMES = ("trbdf2", "euler")
@@ -179,11 +179,10 @@ def check_fokker_planck_input(loss: Loss, grid: Grid, beta, times, x0, width, dt
     return beta, times, x0, width, dt
 
 
-def memory_estimate(grid: Grid, snapshots: int) -> float:
-    """Bytes at the peak: nodes, drift and f; the generator, its transpose and the matrices
-    factorised (each 2d + 1 entries a row); two LU factors; the snapshots."""
-    n, d = grid.size, grid.dim
-    return n * (8.0 * (3 * d + 12 + snapshots) + 12.0 * 4 * (2 * d + 1)) + 24.0 * fill_estimate(n, d, "direct")
+def memory_estimate(loss: Loss, grid: Grid, beta: float, stops: int, frames: int, rates: str = DEFAULT_RATES) -> float:
+    """Bytes at the peak (:func:`hjb.solvers.relaxation.fokker_planck_memory`; MMD fill on a box)."""
+    fill = fill_estimate(grid.size, grid.dim, "direct") * (0.87 if grid.dim > 1 else 1.0)
+    return fokker_planck_memory(grid.size, grid.dim, stops, frames, fill, reversible_on(loss, grid, beta, rates))
 
 
 def solve_fokker_planck(loss: Loss, grid: Grid, beta: float, times, x0, width: float = DEFAULT_WIDTH,
@@ -241,7 +240,7 @@ def solve_fokker_planck(loss: Loss, grid: Grid, beta: float, times, x0, width: f
     extra = frame_times(times, int(frames))
     stops = np.unique(np.concatenate([times, extra]))
     plans = plan_intervals(stops, dt)
-    check_memory(memory_estimate(grid, len(stops)), f"a Fokker-Planck grid of {grid.size:,} nodes", key="grid")
+    check_memory(memory_estimate(loss, grid, beta, len(stops), len(extra), rates), f"a Fokker-Planck grid of {grid.size:,} nodes", key="grid")
     nodes, coordinates = grid.nodes(), grid.coordinates()
     f = loss.value(nodes)
     drift = -beta * loss.grad(nodes)

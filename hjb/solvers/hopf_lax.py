@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
+from ..limits import SLACK, check_memory
 from ..losses import Loss
 from ..points import as_points
 from .viscous import ViscousHJSolution, solve_viscous_hj
@@ -159,6 +160,8 @@ def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
     if float(per_axis) ** d * len(x) > MAX_EVALUATIONS:
         raise InputError("grid", f"the exact Moreau envelope needs {per_axis}^{d} evaluations for each of "
                          f"{len(x)} points; use fewer points or the Godunov scheme")
+    check_memory(memory_estimate(loss, len(x), t, float(np.max(loss.value(x)))),
+                 f"the Moreau envelope at {len(x):,} points", key="grid")
     h = radius / (per_axis // 2) if per_axis > 1 else h
     candidates = _basin_candidates(loss, x, _offsets(d, radius, per_axis), per_axis, t, BASINS)
     # each candidate's continuous minimiser lies within two spacings of it once the
@@ -177,3 +180,18 @@ def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
 def godunov_hopf_lax(loss: Loss, grid: Grid, t: float, **options) -> ViscousHJSolution:
     """u(., t) of du/dt + 1/2 |grad u|^2 = 0 by the monotone Godunov scheme (first order)."""
     return solve_viscous_hj(loss, grid, t, beta=np.inf, **options)
+
+
+def memory_estimate(loss: Loss, points: int, t: float, f_max: float) -> float:
+    """Bytes at the peak of :func:`moreau_envelope` at ``points`` points where f is at most
+    ``f_max``: the candidates and zoomed minimisers of every point and basin, and the larger of
+    the objective chunks of the coarse search and of a zoom (calibrated by scripts/bench_memory.py)."""
+    n, d = int(points), loss.dim
+    radius = np.sqrt(2.0 * t * max(f_max - loss.lower, 0.0)) if np.isfinite(f_max) else 0.0
+    search = min((2 * np.ceil(radius / (SEARCH_FRACTION * loss.scale)) + 1) ** d, MAX_EVALUATIONS / max(n, 1))
+    zoom = float(4 * ZOOM_POINTS + 1) ** d
+    coarse = min(n, max(CHUNK // (3 * search), 1)) * search       # evaluations of a search chunk
+    fine = min(BASINS * n, max(CHUNK // zoom, 1)) * zoom           # evaluations of a zoom chunk
+    return SLACK * 8.0 * (n * (2 + 16 * d)                           # points, candidates, minimisers
+                          + max(coarse * (d + 9),                    # nodes, objective, the minima test
+                                fine * (2 * d + 3)))                 # nodes, objective and its terms

@@ -37,10 +37,11 @@ import scipy.sparse.linalg as spla
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..limits import check_memory
+from ..limits import CSR_ENTRY, SLACK, check_memory, superlu_bytes
 from ..model import TwoScaleModel
 from ..operators.generator import reflecting_generator
 from ..points import as_points
+from .ball_solve import fill_estimate
 
 #: Default unknowns of the y-grid per point x, by dimension (d >= 3: 40^d).
 DEFAULT_UNKNOWNS = {1: 4001, 2: 301**2}
@@ -98,8 +99,7 @@ def invariant_measure(model: TwoScaleModel, x, box=None, points=None, scheme: st
     pts = default_points(model, lo, hi) if points is None else np.broadcast_to(np.asarray(points, int), (model.dim,))
     grid = Grid.box(lo, hi, pts, name="y", key="points")
     size = grid.size
-    check_memory(8.0 * size * (12 * model.dim + 40 * max(np.log2(size), 1.0) ** (model.dim - 1)),
-                 "the invariant-measure solve", key="points")
+    check_memory(memory_estimate(size, model.dim), "the invariant-measure solve", key="points")
     nodes = grid.nodes()
     drift = np.asarray(model.b(x, nodes), dtype=float)
     check_finite(drift.sum(axis=-1), "invariant measure: drift b", 0, grid.coordinates())
@@ -121,3 +121,19 @@ def invariant_measure(model: TwoScaleModel, x, box=None, points=None, scheme: st
     pi = np.maximum(pi, 0.0)
     pi /= pi.sum()
     return InvariantMeasure(pi.reshape(grid.shape), grid)
+
+
+def memory_estimate(size: int, dim: int) -> float:
+    """Bytes at the peak of :func:`invariant_measure` on ``size`` nodes (calibrated by
+    scripts/bench_memory.py): nodes and drift; Q, Q^T, the reduced matrix and one copy on the
+    way (CSR, 2d + 1 entries a row); SuperLU with MMD (the box's fill, 0.87 of the disc's)."""
+    fill = fill_estimate(size, dim, "direct") * (0.87 if dim > 1 else 1.0)
+    matrices = 4 * (CSR_ENTRY * (2 * dim + 1) + 4)
+    return SLACK * (size * (16.0 * dim + matrices) + superlu_bytes(size, fill))
+
+
+def default_size(model: TwoScaleModel, x, box=None, points=None) -> int:
+    """The nodes of the y-grid :func:`invariant_measure` would use for the point x."""
+    lo, hi = markov_box(model, as_points(x, model.dim)[0], box)
+    pts = default_points(model, lo, hi) if points is None else np.broadcast_to(np.asarray(points, int), (model.dim,))
+    return int(np.prod(pts))

@@ -27,7 +27,8 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..operators.generator import SCHEMES
+from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, superlu_bytes
+from ..operators.generator import SCHEMES, reflecting_generator
 
 #: Chains with at most this many states use dense eigenvalue routines (ARPACK needs a few more
 #: states than the eigenvalues it returns; beyond tiny chains the grounded sparse solve is faster).
@@ -189,3 +190,30 @@ def edge_flux(masses: np.ndarray, spacings, drift: np.ndarray, beta: float, rate
         up, down = SCHEMES[rates](drift[..., k][lo], drift[..., k][hi], float(h))
         out.append((masses[lo] * up - masses[hi] * down) / beta)
     return out
+
+
+def reversible_on(loss, grid, beta: float, rates: str = "fitted", points: int = 17) -> bool:
+    """Whether the chain of the Fokker-Planck generator is reversible, judged on a coarse grid
+    of the same box (``points`` per axis): Kolmogorov's criterion holds for every h or for none."""
+    if grid.dim == 1:
+        return True
+    coarse = type(grid).box(grid.lower, grid.upper, np.minimum(grid.shape, points))
+    drift = -beta * loss.grad(coarse.nodes())
+    Q = reflecting_generator(coarse.shape, tuple(range(coarse.dim)), coarse.spacings, drift, rates)
+    return kolmogorov_defect(Q.tocsr(), coarse.shape) <= REVERSIBLE_TOL
+
+
+def fokker_planck_memory(n: int, d: int, stops: int, frames: int, fill: float, reversible: bool) -> float:
+    """Bytes at the peak of :func:`hjb.solvers.fokker_planck.solve_fokker_planck` on n nodes in
+    dimension d (calibrated by scripts/bench_memory.py): ``fill`` entries of L + U a factorisation,
+    ``stops`` time levels kept (``frames`` of them extra, copied out at the end)."""
+    matrix = CSR_ENTRY * (2 * d + 1) + 4                  # one generator-sized CSR matrix, per node
+    base = 8.0 * (2 * d + 4) + 2 * matrix + 24.0 * d       # nodes, drift, f, Gibbs, basins; Q, Q^T, triplets
+    factors = SUPERLU_ENTRY * fill / n
+    grounded = 2 * matrix + superlu_bytes(1, fill / n)     # -Q and its reduced copy, factorised
+    if reversible:                                         # the grounded factors; -S, its reduced copy, factorised
+        gap = factors + 2 * matrix + superlu_bytes(1, fill / n)
+    else:                                                  # the grounded factors; Arnoldi vectors
+        gap = factors + 8.0 * 25
+    end = factors + 8.0 * (2 * stops + frames)             # a step's factors; the levels, stacked, frames
+    return SLACK * n * (base + max(grounded, gap, end))

@@ -30,7 +30,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..limits import check_memory
+from ..limits import CSR_ENTRY, SLACK, check_memory, colamd_fill, superlu_bytes
 from ..losses import Loss
 from ..operators.generator import reflecting_generator
 from .march import march, plan_steps
@@ -192,7 +192,7 @@ def solve_viscous_hj(f, grid: Grid, t: float, beta: float = np.inf, dt: Optional
         raise InputError("t", f"must be non-negative, got {t:g}")
     if not 0 < courant <= 1:
         raise InputError("courant", f"must lie in (0, 1], got {courant:g}")
-    check_memory(8.0 * grid.size * (8 + 6 * (2 * grid.dim + 1)), f"a viscous-HJ grid of {grid.size:,} nodes")
+    check_memory(memory_estimate(grid, beta), f"a viscous-HJ grid of {grid.size:,} nodes")
     u = np.array(f.value(grid.nodes()) if isinstance(f, Loss) else f, dtype=float)
     if u.shape != grid.shape:
         raise InputError("f", f"values must have the grid's shape {grid.shape}, got {u.shape}")
@@ -208,3 +208,15 @@ def solve_viscous_hj(f, grid: Grid, t: float, beta: float = np.inf, dt: Optional
     run = march(ViscousStep.build(grid, dt, beta), u, steps, dt, t, "viscous_hj", grid.coordinates(),
                 on_step=on_step)
     return ViscousHJSolution(run.value, grid, float(t), float(beta), dt, steps)
+
+
+def memory_estimate(grid: Grid, beta: float = np.inf) -> float:
+    """Bytes at the peak of :func:`solve_viscous_hj`: the factorisation of the diffusion matrix
+    (beta finite), or the explicit Godunov step (calibrated by scripts/bench_memory.py)."""
+    n, d = grid.size, grid.dim
+    step = 8.0 * n * (3 * d + 6)                  # nodes and f; u, the differences and maxima of a step
+    if not np.isfinite(beta):
+        return SLACK * step
+    matrix = n * (8 * (d + 2)                     # node indices, the wall masks
+                  + 4 * (CSR_ENTRY * (2 * d + 1) + 4))  # the axes' parts, their sum, I - dt nu L (CSC)
+    return SLACK * (matrix + superlu_bytes(n, colamd_fill(n, d)) + step)

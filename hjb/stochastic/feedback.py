@@ -28,7 +28,7 @@ class FeedbackControl:
 
     def __init__(self, model: DeepRelaxation, times, x_axes, y_axes, snapshots):
         d = model.dim
-        check_memory(8.0 * np.size(snapshots) * (d + 2), "the feedback's D_x V table")
+        check_memory(table_memory(np.size(snapshots), d), "the feedback's D_x V table")
         order = np.argsort(times)
         snaps = np.asarray(snapshots, float)[order]
         grads = np.stack([gradient(snaps, np.asarray(x_axes[k], float), axis=1 + k) for k in range(d)], axis=-1)
@@ -55,3 +55,15 @@ class FeedbackControl:
             raise InputError(key, f"holds a {len(x_names)}-dimensional value, the model has dim = {d}")
         return cls(model, result.coords["time"], [result.coords[n] for n in x_names],
                    [result.coords[n] for n in y_names], result["snapshots"])
+
+
+def table_memory(size: int, d: int) -> float:
+    """Bytes of the table built from ``size`` stored values of V^eps: the sorted copy, the d
+    difference quotients and their stack (with path_memory, checked by scripts/bench_memory.py)."""
+    return 8.0 * size * (2 + 2 * d)
+
+
+def path_memory(paths: int, d: int) -> float:
+    """Bytes of one feedback evaluation for ``paths`` paths: the points in (t, x, y), clipped, and
+    the interpolation's cell indices, distances and weights; D_x V and the control (paths, d) each."""
+    return 8.0 * paths * (4 * (2 * d + 1) + 3 * d + 4)

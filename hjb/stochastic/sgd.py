@@ -40,7 +40,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import InputError, positive_number
-from ..limits import check_memory, check_steps
+from ..limits import SLACK, check_memory, check_steps
 from ..losses import Loss
 from .confidence import exit_statistics, mean_interval
 from ..points import as_point
@@ -93,11 +93,22 @@ def _generator(seed, key: str) -> np.random.Generator:
         raise InputError(key, f"must be a non-negative integer or a numpy Generator, got {seed!r} ({exc})") from None
 
 
-def _plan(paths: int, d: int, steps: int, what: str, extra_per_path: int = 1) -> int:
-    """Refuse a run too large for memory (before allocating); return the noise block length."""
+def _plan(paths: int, d: int, steps: int, what: str, extra_per_path: int = 1, exits=None) -> int:
+    """Refuse a run too large for memory (before allocating); return the noise block length.
+    ``exits`` (SGD only: whether exits are recorded) selects :func:`memory_estimate`."""
     block = int(max(1, min(steps, NOISE_BLOCK_BYTES // (8 * paths * d * extra_per_path))))
-    check_memory(8.0 * paths * (d * (ARRAYS + block * extra_per_path) + 2), what, key="paths")
+    need = 8.0 * paths * (d * (ARRAYS + block * extra_per_path) + 2) if exits is None else \
+        memory_estimate(paths, d, exits, block)
+    check_memory(need, what, key="paths")
     return block
+
+
+def memory_estimate(paths: int, d: int, exits: bool, block: int = 1) -> float:
+    """Bytes at the peak of :func:`simulate_sgd` (calibrated by scripts/bench_memory.py), per path:
+    the iterates, their copy, the gradient and the update's temporary (3 of shape (d,)); with
+    exits also the distance, the paths that leave and the copies of those that stay (4 more);
+    the exit iterations, the active paths and f(X); ``block`` steps of noise."""
+    return SLACK * 8.0 * paths * (d * (3 + 4 * bool(exits) + block) + 3)
 
 
 def simulate_sgd(loss: Loss, x0, eta: float, iterations: int, paths: int, batch: int = DEFAULT_BATCH,
@@ -158,7 +169,7 @@ def simulate_sgd(loss: Loss, x0, eta: float, iterations: int, paths: int, batch:
     d = loss.dim
     x0 = as_point(x0, d, "x0")
     check_steps(iterations, "iterations")
-    block = _plan(paths, d, iterations, f"SGD with {paths:,} paths in d = {d}")
+    block = _plan(paths, d, iterations, f"SGD with {paths:,} paths in d = {d}", exits=radius2 is not None)
     rng = _generator(seed, "seed")
     X = np.tile(x0, (paths, 1))
     exits = np.full(paths, -1, dtype=np.int64) if radius2 is not None else None

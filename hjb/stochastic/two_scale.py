@@ -27,7 +27,7 @@ from scipy.integrate import solve_ivp
 
 from ..entropy import curvature_bound, local_entropy
 from ..errors import InputError, check_finite
-from ..limits import check_memory
+from ..limits import SLACK, check_memory
 from ..model import DeepRelaxation
 from ..solvers.march import plan_steps
 
@@ -79,8 +79,7 @@ def simulate(model: DeepRelaxation, x0, y0, T: float, eps: float, dt: float, pat
     check_step(model, eps, dt)
     d = model.dim
     steps, dt = plan_steps(T, dt)
-    # X, Y, their running sum, the noise, both drifts and a temporary: (paths, d) each
-    check_memory(8.0 * 8 * paths * d, f"{paths:,} paths", key="paths")
+    check_memory(memory_estimate(paths, d), f"{paths:,} paths", key="paths")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     where = {"path": np.arange(paths)}
     X = np.array(np.broadcast_to(np.asarray(x0, float), (paths, d)))
@@ -110,3 +109,10 @@ def entropic_gradient_descent(model: DeepRelaxation, x0, T: float, u: float = 1.
     if not sol.success:
         raise RuntimeError(f"entropic gradient descent: {sol.message}")
     return sol.y[:, -1]
+
+
+def memory_estimate(paths: int, d: int) -> float:
+    """Bytes at the peak of :func:`simulate` with a constant control (calibrated by
+    scripts/bench_memory.py): X, Y, their running sum, the noise, both drifts and two
+    temporaries, (paths, d) each, and g(X_T) or the check's sum, (paths,)."""
+    return SLACK * 8.0 * paths * (7 * d + 1)

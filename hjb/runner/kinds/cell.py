@@ -12,11 +12,12 @@ import numpy as np
 
 from ...errors import InputError
 from ...hbar.methods import effective_hamiltonian
+from ...limits import Estimate
 from ...output.plots import colour_map, members, pretty, robust_limits, symbol, symmetric_limits
 from ...output.rates import loglog_rate
 from ...output.result import Result
 from ...solvers.ball_solve import SOLVERS
-from ...solvers.cell import check_cell_input, solve_truncated_cell
+from ...solvers.cell import check_cell_input, memory_estimate, solve_truncated_cell
 from ..build import build_model
 from ..kind import KindSpec
 from ..schema import Key, one_of, positive
@@ -183,7 +184,14 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("cell", datasets=("omega",), nan_outside=("omega",), check=_check, runner=run, plot=picture, headline=headline, solve={
+def memory(data) -> Estimate:
+    s = data["solve"]
+    need = memory_estimate(build_model(data), s["xbar"], s["n"], s["h"], s["solver"])
+    return Estimate(need, f"the {s['solver']} cell-problem solve", "solve.h")
+
+
+SPECS = [KindSpec("cell", datasets=("omega",), nan_outside=("omega",), check=_check, runner=run, plot=picture, headline=headline,
+                  memory=memory, solve={
     "xbar": Key(_POINT, required=True),
     "pbar": Key(_POINT, required=True),
     "n": Key(float, required=True, check=positive, sweep=True),

@@ -14,7 +14,8 @@ from ...output.plots import case_data, image, legend, members, pretty
 from ...output.result import Result
 from ...reference.reachable import reachable_value
 from ...output.summary import value_extremes
-from ...solvers.effective import DEFAULT_COURANT, DEFAULT_RESOLUTION, solve_effective
+from ...limits import Estimate
+from ...solvers.effective import DEFAULT_COURANT, DEFAULT_RESOLUTION, memory_estimate, solve_effective
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
 from ..schema import Key, at_least, in_unit_interval, positive
@@ -95,11 +96,21 @@ def picture(fig, result: Result):
         image(fig, right, speed, "max speed", cmap="magma", label="largest averaged speed")
 
 
+def _memory(extended: bool):
+    def memory(data) -> Estimate:
+        model, gx = build_model(data), build_grid(data, "x")
+        need = memory_estimate(model, gx, extended, data["solve"]["resolution"])
+        return Estimate(need, f"an x-grid of {gx.size:,} nodes", "grid.x")
+    return memory
+
+
 _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
           "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
           "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1))}
 
 SPECS = [KindSpec("effective", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
+                  memory=_memory(True),
                   headline=value_extremes, reference=exact_value),
          KindSpec("egd", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(False), plot=picture,
+                  memory=_memory(False),
                   headline=value_extremes)]

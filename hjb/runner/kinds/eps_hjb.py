@@ -16,8 +16,9 @@ from ...output.plots import case_data, colour_map, image, members, pretty, symme
 from ...output.rates import loglog_rate
 from ...output.result import Result
 from ...output.summary import value_extremes
-from ...solvers.effective import solve_effective
-from ...solvers.eps_hjb import solve_eps_hjb
+from ...limits import Estimate
+from ...solvers.effective import memory_estimate as effective_memory, solve_effective
+from ...solvers.eps_hjb import memory_estimate, solve_eps_hjb
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
 from ..schema import Key, at_least, one_of, positive, positive_within
@@ -196,7 +197,18 @@ def picture(fig, result: Result):
         _single(fig, entries[0][1])
 
 
+def memory(data) -> Estimate:
+    """The peak of the solve, or (d = 1) of the effective value solved after it, with V^eps held."""
+    s = data["solve"]
+    model, gx, gy = build_model(data), build_grid(data, "x"), build_grid(data, "y")
+    need = memory_estimate(model, gx, gy, s["snapshots"])
+    if model.dim == 1 and model.potential is not None:
+        need = max(need, 8.0 * gx.size * gy.size * (1 + s["snapshots"]) + effective_memory(model, gx))
+    return Estimate(need, f"an eps-HJB grid of {gx.size * gy.size:,} nodes", "grid")
+
+
 SPECS = [KindSpec("eps_hjb", datasets=("value",), grids=("x", "y"), check=_y_inside_x, runner=run, plot=picture,
+                  memory=memory,
                   headline=value_extremes, solve={
                       "T": Key(float, required=True, check=positive),
                       "eps": Key(float, required=True, check=positive_within(1e-12, 1e6), sweep=True),

@@ -18,13 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
+from ...limits import Estimate
 from ...output.plots import image, members
 from ...output.result import Result
 from ...output.summary import fmt, value_extremes
 from ...operators.generator import SCHEMES
 from ...reference.exit_time import escape_landmarks_1d, exit_time_1d, kramers_time
 from ...solvers.exit_time import (DEFAULT_SCHEME, DEFAULT_SOLVER, SOLVERS, check_exit_time_input,
-                                  mean_exit_time)
+                                  mean_exit_time, memory_estimate)
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
 from ..schema import MODEL_NO_GAMMA, Key, one_of, positive
@@ -138,8 +139,15 @@ def headline(result: Result) -> list:
     return lines
 
 
+def memory(data) -> Estimate:
+    s = data["solve"]
+    loss, grid = build_loss(data), build_grid(data, "x")
+    need = memory_estimate(loss, grid, s["beta"], s.get("radius"), s["center"], s["solver"])
+    return Estimate(need, f"the exit-time solve on {grid.size:,} nodes", "grid.x")
+
+
 SPECS = [KindSpec("exit_time", datasets=("value",), nan_outside=("value", "closed_form"), grids=("x",),
-                  model=MODEL_NO_GAMMA, check=_check, runner=run, plot=picture, headline=headline,
+                  model=MODEL_NO_GAMMA, check=_check, runner=run, plot=picture, headline=headline, memory=memory,
                   arguments={"grid": "grid.x", "h": "grid.x", "loss": "model.loss"}, solve={
                       "beta": Key(float, required=True, check=positive, sweep=True),
                       "radius": Key(float, check=positive),

@@ -21,12 +21,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
+from ...limits import Estimate
 from ...output.plots import members
 from ...output.result import Result
 from ...output.summary import fmt
 from ...reference.exit_time import ou_density
 from ...solvers.fokker_planck import (DEFAULT_SCHEME, DEFAULT_TOLERANCE, DEFAULT_WIDTH, SCHEMES,
-                                      check_fokker_planck_input, solve_fokker_planck)
+                                      check_fokker_planck_input, frame_times, memory_estimate, solve_fokker_planck)
 from ..build import build_grid, build_loss
 from ..kind import KindSpec
 from ..schema import MODEL_NO_GAMMA, Key, is_number, non_negative, one_of, positive
@@ -228,8 +229,20 @@ def headline(result: Result) -> list:
     return lines
 
 
+def memory(data) -> Estimate:
+    """The solve (with the frames of d = 1), then the exact densities of the quadratic loss."""
+    s = data["solve"]
+    loss, grid = build_loss(data), build_grid(data, "x")
+    times = np.atleast_1d(np.asarray(_times(s), dtype=float))
+    extra = frame_times(times, FRAMES if grid.dim == 1 else 0)
+    stops = len(np.unique(np.concatenate([times, extra])))
+    need = memory_estimate(loss, grid, s["beta"], stops, len(extra)) + 8.0 * grid.size * (len(times) + grid.dim + 2)
+    return Estimate(need, f"a Fokker-Planck grid of {grid.size:,} nodes", "grid.x")
+
+
 SPECS = [KindSpec("fokker_planck", datasets=("density",), grids=("x",), model=MODEL_NO_GAMMA, check=_check,
                   runner=run, plot=picture, headline=headline, arguments={"grid": "grid.x", "loss": "model.loss"},
+                  memory=memory,
                   solve={
                       "beta": Key(float, required=True, check=positive, sweep=True),
                       "t": Key(float, check=non_negative, sweep=True),

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
-from ...hbar.methods import check_method, effective_hamiltonian
+from ...hbar.methods import check_method, effective_hamiltonian, memory_estimate
+from ...limits import Estimate
 from ...output.plots import members, pretty
 from ...output.result import Result
 from ...output.summary import fmt
@@ -97,7 +98,13 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("hbar", datasets=("x", "p", "hbar"), check=_check, runner=run, plot=picture, headline=headline, solve={
+def memory(data) -> Estimate:
+    pts = _points(data)
+    need = memory_estimate(build_model(data), pts["x"], pts["p"], data["solve"]["method"])
+    return Estimate(need, f"H-bar by {data['solve']['method']} at {len(pts['x']):,} points", "solve.x")
+
+
+SPECS = [KindSpec("hbar", memory=memory, datasets=("x", "p", "hbar"), check=_check, runner=run, plot=picture, headline=headline, solve={
     "x": Key(list, required=True), "p": Key(list, required=True),
     "method": Key(str, default="quadrature"),
 })]

@@ -6,9 +6,13 @@ exactly or by the Godunov scheme (SPEC sections 5 and 10).
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ...limits import Estimate
 from ...output.summary import value_extremes
-from ...solvers.hopf_lax import godunov_hopf_lax, moreau_envelope
-from ...solvers.viscous import DEFAULT_COURANT
+from ...solvers.effective import coarse_sample
+from ...solvers.hopf_lax import godunov_hopf_lax, memory_estimate as envelope_memory, moreau_envelope
+from ...solvers.viscous import DEFAULT_COURANT, memory_estimate as viscous_memory
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
 from ..schema import MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, one_of
@@ -34,7 +38,19 @@ def run(data, on_step):
     return result
 
 
+def memory(data) -> Estimate:
+    """The Godunov march, or the exact envelope (f bounded by its values on a coarse sample)."""
+    s = data["solve"]
+    loss, grid = build_loss(data), build_grid(data, "x")
+    if s["method"] == "godunov":
+        need = viscous_memory(grid)
+    else:
+        need = envelope_memory(loss, grid.size, s["t"], float(np.max(loss.value(coarse_sample(grid)))))
+    return Estimate(need, f"a Hopf-Lax grid of {grid.size:,} nodes", "grid.x")
+
+
 SPECS = [KindSpec("hopf_lax", datasets=("value",), grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
+                  memory=memory,
                   headline=value_extremes, solve={
                       "t": Key(float, required=True, check=non_negative, sweep=True),
                       "method": Key(str, default="exact", check=one_of("exact", "godunov")),

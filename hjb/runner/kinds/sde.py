@@ -14,6 +14,7 @@ except ModuleNotFoundError:  # Python < 3.11
 import numpy as np
 
 from ...errors import InputError
+from ...limits import Estimate
 from ...losses import make_loss
 from ...output.hdf5 import load
 from ...output.plots import members, pretty
@@ -21,8 +22,9 @@ from ...output.rates import loglog_rate
 from ...output.result import Result
 from ...output.summary import fmt
 from ...points import as_point
-from ...stochastic.feedback import FeedbackControl
-from ...stochastic.two_scale import RESOLVE, check_step, entropic_gradient_descent, fast_time_scale, simulate
+from ...stochastic.feedback import FeedbackControl, path_memory as feedback_memory, table_memory
+from ...stochastic.two_scale import (RESOLVE, check_step, entropic_gradient_descent, fast_time_scale,
+                                    memory_estimate as path_memory, simulate)
 from ..build import build_model
 from ..kind import KindSpec
 from ..schema import Key, at_least, between, one_of, positive, positive_within
@@ -200,7 +202,31 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("sde", datasets=("X_T", "g_X_T"), check=_check, runner=run, plot=picture, headline=headline, solve={
+def _stored_values(path) -> int:
+    """Numbers in the ``snapshots`` of an eps_hjb result file, read from its header (0 if unreadable)."""
+    import h5py
+    found = []
+    try:
+        with h5py.File(path, "r") as fh:
+            fh.visititems(lambda name, item: found.append(item.size) if isinstance(item, h5py.Dataset)
+                          and name.rsplit("/", 1)[-1] == "snapshots" else None)
+    except (OSError, ValueError, TypeError):
+        return 0
+    return int(sum(found))
+
+
+def memory(data) -> Estimate:
+    """The paths; with the feedback, the stored result read in, its D_x V table and one evaluation."""
+    s, d = data["solve"], data["model"]["dim"]
+    need = path_memory(s["paths"], d)
+    if s["control"] == "feedback" and s.get("value_file"):
+        need += 8.0 * _stored_values(s["value_file"]) + table_memory(_stored_values(s["value_file"]), d) \
+            + feedback_memory(s["paths"], d)
+    return Estimate(need, f"{s['paths']:,} paths", "solve.paths")
+
+
+SPECS = [KindSpec("sde", datasets=("X_T", "g_X_T"), check=_check, runner=run, plot=picture, headline=headline,
+                  memory=memory, solve={
     "x0": Key((int, float, list), required=True),
     "y0": Key((int, float, list)),
     "T": Key(float, required=True, check=positive),

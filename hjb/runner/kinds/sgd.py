@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...limits import Estimate
 from ...output.plots import members, pretty
 from ...output.result import Result
 from ...output.summary import fmt
 from ...points import as_point
 from ...stochastic.confidence import mean_interval
-from ...stochastic.sgd import DEFAULT_BATCH, DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_SIGMA, simulate_sgd
+from ...stochastic.sgd import (DEFAULT_BATCH, DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_SIGMA, NOISE_BLOCK_BYTES,
+                               memory_estimate, simulate_sgd)
 from ..build import build_loss
 from ..kind import KindSpec
 from ..schema import MODEL_NO_GAMMA, Key, at_least, between, non_negative, positive
@@ -131,7 +133,15 @@ def headline(result: Result) -> list:
     return lines
 
 
-SPECS = [KindSpec("sgd", datasets=("X",), check=_check, runner=run, plot=picture, headline=headline, model=MODEL_NO_GAMMA, solve={
+def memory(data) -> Estimate:
+    s, d = data["solve"], data["model"]["dim"]
+    block = max(1, min(s["iterations"], NOISE_BLOCK_BYTES // (8 * s["paths"] * d)))
+    need = memory_estimate(s["paths"], d, "exit_radius" in s, block)
+    return Estimate(need, f"SGD with {s['paths']:,} paths in d = {d}", "solve.paths")
+
+
+SPECS = [KindSpec("sgd", datasets=("X",), check=_check, runner=run, plot=picture, headline=headline, model=MODEL_NO_GAMMA,
+                  memory=memory, solve={
     "x0": Key((int, float, list), required=True),
     "eta": Key(float, required=True, check=positive, sweep=True),
     "batch": Key(int, default=DEFAULT_BATCH, check=at_least(1), sweep=True),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...entropy import cole_hopf_whole_space
+from ...entropy import cole_hopf_whole_space, whole_space_memory
+from ...limits import Estimate
 from ...output.plots import image, members, pretty
 from ...output.result import Result
 from ...output.summary import value_extremes
-from ...solvers.viscous import DEFAULT_COURANT, solve_viscous_hj
+from ...solvers.effective import coarse_sample
+from ...solvers.viscous import DEFAULT_COURANT, memory_estimate as viscous_memory, solve_viscous_hj
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
 from ..schema import BETA_MAX, BETA_MIN, MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, positive_within
@@ -117,7 +119,19 @@ def cole_hopf_inner(sub: Result):
     return np.where(inner, sub["cole_hopf"], np.nan)
 
 
+def memory(data) -> Estimate:
+    """The solve, or the Cole-Hopf reference on the padded grid after it (f bounded on a coarse sample)."""
+    s = data["solve"]
+    loss, grid = build_loss(data), build_grid(data, "x")
+    need = viscous_memory(grid, s["beta"])
+    if s["reference"] and s["t"] > 0:
+        f_max = float(np.max(loss.value(coarse_sample(grid))))
+        need = max(need, 24.0 * grid.size + whole_space_memory(loss, s["beta"], grid, s["t"], f_max))
+    return Estimate(need, f"a viscous-HJ grid of {grid.size:,} nodes", "grid.x")
+
+
 SPECS = [KindSpec("viscous_hj", datasets=("value",), grids=("x",), model=MODEL_NO_GAMMA, runner=run, plot=picture,
+                  memory=memory,
                   headline=value_extremes, reference=cole_hopf_inner, solve={
                       "beta": Key(float, required=True, check=positive_within(BETA_MIN, BETA_MAX), sweep=True),
                       "t": Key(float, required=True, check=non_negative, sweep=True),

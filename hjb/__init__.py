@@ -8,6 +8,7 @@ matplotlib, dask or scipy.signal until a picture, a Dask sweep or an FFT needs i
 Where things live (one concept per module)::
 
     hjb.model, hjb.losses, hjb.grid, hjb.points, hjb.errors, hjb.limits, hjb.entropy
+    hjb.extrapolation  Richardson extrapolation in h (post-processing, with an error estimate)
     hjb.operators   monotone building blocks: generator, transport, ball, multigrid, quadrature
     hjb.solvers     one module per PDE, each with its named step, and the shared march loop
     hjb.hbar        effective_hamiltonian and its methods (one explicit registry)
@@ -39,6 +40,7 @@ _EXPORTS = {
     "cole_hopf": "hjb.entropy", "local_entropy": "hjb.entropy",
     "solve_fokker_planck": "hjb.solvers.fokker_planck", "mean_exit_time": "hjb.solvers.exit_time",
     "simulate_sgd": "hjb.stochastic.sgd",
+    "richardson": "hjb.extrapolation",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -105,7 +105,7 @@ def test_layers_point_one_way():
     graph = import_graph()
     core = [m for m in graph if m.split(".")[1:2] and m.split(".")[1] in
             ("operators", "solvers", "hbar", "reference", "stochastic", "model", "losses", "grid", "points",
-             "errors", "limits", "entropy", "landscape")]
+             "errors", "limits", "entropy", "landscape", "extrapolation")]
     assert core
     for module in core:
         bad = {t for t in graph[module] if t.startswith(("hjb.runner", "hjb.cli", "hjb.output"))}

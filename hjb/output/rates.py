@@ -99,7 +99,13 @@ def refinement(fig, result: Result, name: str, reference: Optional[Callable] = N
     left, right = fig.subplots(1, 2)
     if exact is not None:
         diffs = [s - exact for s in samples]
-        loglog_rate(left, steps, [_sup(d) for d in diffs], rf"$\|{symbol}_h - {symbol}\|_\infty$ (exact ${symbol}$)")
+        order = loglog_rate(left, steps, [_sup(d) for d in diffs], rf"$\|{symbol}_h - {symbol}\|_\infty$ (exact ${symbol}$)")
+        if order is not None and order > 0 and len(samples) >= 2:
+            from ..extrapolation import richardson
+            extrapolated = [_sup(richardson(samples[k - 1:k + 1], steps[k - 1:k + 1], order).value - exact)
+                            for k in range(1, len(samples))]
+            loglog_rate(left, steps[1:], extrapolated,
+                        rf"Richardson from $h$ and $2h$ (order {order:.2f})", marker="^")
         shown = list(zip(entries, steps, diffs))
     else:
         diffs = [s - samples[-1] for s in samples[:-1]]
@@ -133,3 +139,28 @@ def refinement(fig, result: Result, name: str, reference: Optional[Callable] = N
                    title=f"coarsest grid, $h = {shown[0][1]:.3g}$" + (f", at {fixed}" if fixed else ""))
         right.set_xlabel(axis_label(dims[0]))
         right.set_ylabel(axis_label(dims[1]))
+
+
+def richardson_lines(result: Result, name: str, reference: Optional[Callable] = None) -> list:
+    """What ``hjb show`` says about a refinement study: Richardson extrapolation in h of ``name``
+    at the coarsest nodes (:func:`hjb.extrapolation.richardson`), the order it used, the
+    estimated error of the finest grid and of the extrapolated value, and, when the kind has
+    an exact ``reference``, the true errors of both."""
+    from ..extrapolation import richardson
+    entries = sorted(members(result), key=lambda e: -step(e[1], name))
+    coarse = entries[0][1]
+    steps = [step(sub, name) for _, sub in entries]
+    if not all(h > g > 0 for h, g in zip(steps, steps[1:])):
+        return []
+    samples = [sample(sub, name, coarse) for _, sub in entries]
+    ext = richardson(samples, steps, None if len(samples) >= 3 else 1.0)
+    how = "observed" if ext.observed else "assumed"
+    lines = [f"Richardson extrapolation in h of {name} at the {samples[0].size} coarsest nodes "
+             f"({len(samples)} grids, order {ext.order:.3g} {how}):",
+             f"  estimated max error: finest grid {_sup(ext.error_finest):.3g}, "
+             f"extrapolated {'–' if np.isnan(ext.error) else f'{ext.error:.3g}'}"]
+    exact = reference(coarse) if reference is not None else None
+    if exact is not None:
+        lines.append(f"  true max error: finest grid {_sup(samples[-1] - exact):.3g}, "
+                     f"extrapolated {_sup(ext.value - exact):.3g}")
+    return lines

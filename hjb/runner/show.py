@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..output.figures import figure, save_figure
-from ..output.rates import is_refinement, refinement
+from ..output.rates import is_refinement, refinement, richardson_lines
 from ..output.result import Result
 from ..output.summary import describe as describe_with
 from .registry import KINDS
@@ -20,9 +20,13 @@ def check_contents(result: Result, path: str) -> None:
 
 
 def describe(result: Result) -> list:
-    """Every line ``hjb show`` prints: the generic description and the kind's headline numbers."""
+    """Every line ``hjb show`` prints: the generic description, the kind's headline numbers and,
+    for a refinement study, Richardson extrapolation in h with its error estimate."""
     spec = _spec(result)
-    return describe_with(result, spec.headline if spec is not None else None)
+    lines = describe_with(result, spec.headline if spec is not None else None)
+    if spec is not None and is_refinement(result) and spec.datasets:
+        lines.extend(richardson_lines(result, spec.datasets[0], spec.reference))
+    return lines
 
 
 def draw_function(result: Result):

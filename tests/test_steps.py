@@ -7,6 +7,8 @@ import pytest
 import hjb
 from hjb.cli import main
 from hjb.limits import limits
+from hjb.operators import fast_solve
+from hjb.solvers import eps_hjb
 from hjb.solvers.effective import EffectiveStep
 from hjb.solvers.eps_hjb import EpsHJBStep, slow_transport
 from hjb.solvers.viscous import ViscousStep, step_bound
@@ -72,6 +74,8 @@ def test_step_limit_is_checked_before_any_factorisation(quadratic_model, monkeyp
         raise AssertionError("factorised before the step count was checked")
 
     monkeypatch.setattr(spla, "splu", refuse)
+    monkeypatch.setattr(fast_solve, "factorize", refuse)
+    monkeypatch.setattr(eps_hjb, "factorize", refuse)
     gx, gy = _grids(21)
     with limits(max_steps=10), pytest.raises(hjb.InputError, match="needs 100 time steps, more than the limit of 10"):
         hjb.solve_eps_hjb(quadratic_model, gx, gy, T=1.0, eps=0.1, dt=0.01)

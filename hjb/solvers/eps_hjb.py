@@ -20,12 +20,12 @@ from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
 from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, check_memory, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
+from ..operators.fast_solve import TRIDIAGONAL_BYTES_PER_ROW, factorize
 from ..operators.generator import check_scheme, reflecting_generator
 from ..operators.transport import CharacteristicTransport
 from .march import march, plan_steps
@@ -95,7 +95,7 @@ class EpsHJBStep:
         drift = model.b(x, y)
         check_finite(np.sum(drift, axis=-1), "eps_hjb: fast drift b", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
         L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
-        implicit = spla.splu((sp.identity(L.shape[0], format="csc") - (dt / eps) * L).tocsc())
+        implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L)
         return cls(transport.operators(dt), implicit, shape)
 
     def __call__(self, value: np.ndarray) -> np.ndarray:
@@ -122,17 +122,25 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
     the march (calibrated against measured peak RSS by scripts/bench_memory.py).
 
-    Per node of the product grid, with n_u controls and F entries of L + U a row (the
-    implicit matrix is block diagonal, one block per x-node: :func:`hjb.limits.colamd_fill`)."""
+    Per node of the product grid, with n_u controls.  With one y-axis the fast matrix is
+    tridiagonal (LAPACK's O(N) factors, :mod:`hjb.operators.fast_solve`); otherwise SuperLU
+    keeps F entries of L + U a row (the matrix is block diagonal, one block per x-node:
+    :func:`hjb.limits.colamd_fill`)."""
     d, size, n_u = model.dim, x_grid.size * y_grid.size, len(model.control_values)
-    fill = colamd_fill(y_grid.size, d) / y_grid.size
+    tridiagonal = y_grid.dim == 1
     entries = 2 * d + 1                                       # of the fast generator, a row
     build = (8 * d * n_u                                      # the slow drift of each control
              + 8 * d                                          # the fast drift
-             + 2 * (CSR_ENTRY * entries + 4) + 4 * entries    # L, I - (dt/eps) L and splu's index copy
+             + 2 * (CSR_ENTRY * entries + 4)                  # L and I - (dt/eps) L
              + 24 * 2 * d)                                    # the generator's triplets, left in the heap
-    build = size * build + superlu_bytes(size, fill * size)  # + SuperLU's working arrays and its factors
-    march = size * (SUPERLU_ENTRY * fill                      # the LU factors
+    if tridiagonal:
+        factors = TRIDIAGONAL_BYTES_PER_ROW
+        build = size * (build + 3 * 8 + 2 * 16 * entries + factors)   # diagonals; the bandwidth check's COO
+    else:
+        fill = colamd_fill(y_grid.size, d) / y_grid.size
+        factors = SUPERLU_ENTRY * fill
+        build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
+    march = size * (factors                                   # the LU factors
                     + n_u * (CSR_ENTRY * 2**d + 4)            # one interpolation matrix per control
                     + n_u * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
                     + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked

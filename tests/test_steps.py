@@ -36,11 +36,13 @@ def test_eps_hjb_step_is_monotone_and_keeps_constants(quadratic_model, dt):
     _monotone_and_constant(step, gx.shape + gy.shape, np.random.default_rng(1), atol=1e-10)
 
 
-def test_eps_hjb_step_is_the_solver_step(quadratic_model):
+@pytest.mark.parametrize("interpolation", ["cubic", "linear"])
+def test_eps_hjb_step_is_the_solver_step(quadratic_model, interpolation):
     """One step of the solver is the named step applied to the terminal data."""
     gx, gy = _grids(21)
-    sol = hjb.solve_eps_hjb(quadratic_model, gx, gy, T=0.1, eps=0.1, dt=0.1)
-    step = EpsHJBStep.build(quadratic_model, gx, gy, 0.1, 0.1, transport=slow_transport(quadratic_model, gx, gy))
+    sol = hjb.solve_eps_hjb(quadratic_model, gx, gy, T=0.1, eps=0.1, dt=0.1, interpolation=interpolation)
+    step = EpsHJBStep.build(quadratic_model, gx, gy, 0.1, 0.1, transport=slow_transport(quadratic_model, gx, gy),
+                            interpolation=interpolation)
     g = np.broadcast_to(quadratic_model.g(gx.nodes()).reshape(gx.shape + (1,)), gx.shape + gy.shape)
     np.testing.assert_array_equal(sol.value, step(g.copy()))
 

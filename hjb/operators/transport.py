@@ -65,9 +65,14 @@ class CharacteristicTransport:
         speed = max(float(np.max(np.sum(np.abs(v) / self.spacings, axis=-1))) for v in self.velocities)
         return np.inf if speed == 0.0 else 1.0 / speed
 
-    def operators(self, dt: float) -> list:
-        """One interpolation matrix per candidate drift (None for a zero drift: identity)."""
-        return [None if not np.any(v) else foot_interpolation(self.shape, self.axes, self.spacings, v, dt)
+    def operators(self, dt: float, interpolation: str = "linear") -> list:
+        """One interpolation matrix per candidate drift (None for a zero drift: identity):
+        multilinear (monotone), or cubic (:mod:`hjb.operators.interpolation`, not monotone)."""
+        if interpolation == "cubic":
+            from .interpolation import cubic_foot_interpolation as foot
+        else:
+            foot = foot_interpolation
+        return [None if not np.any(v) else foot(self.shape, self.axes, self.spacings, v, dt)
                 for v in self.velocities]
 
     @staticmethod

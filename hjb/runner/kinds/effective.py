@@ -1,8 +1,10 @@
 """Kinds ``effective`` and ``egd``: v(0, x) of the effective HJ equation, and the value of
 controlled entropic gradient descent (SPEC sections 4 and 10).
 
-[solve] keys: ``T`` (sweepable), ``courant`` (in (0, 1]: the explicit upwind step) and
-``resolution`` (extended-control directions in d >= 2); defaults from the solver.
+[solve] keys: ``T`` (sweepable), ``courant`` (in (0, 1]: the explicit upwind step),
+``resolution`` (extended-control directions in d >= 2) and ``scheme`` ("filtered": WENO5 /
+SSP-RK3 capped by the filter, high order where v is smooth; "monotone": the first-order
+reference); defaults from the solver.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from ...output.result import Result
 from ...reference.reachable import reachable_value
 from ...output.summary import value_extremes
 from ...limits import Estimate
-from ...solvers.effective import DEFAULT_COURANT, DEFAULT_RESOLUTION, memory_estimate, solve_effective
+from ...solvers.effective import (DEFAULT_COURANT, DEFAULT_RESOLUTION, DEFAULT_SCHEME, SCHEMES, memory_estimate,
+                                  solve_effective)
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
-from ..schema import Key, at_least, in_unit_interval, positive
+from ..schema import Key, at_least, in_unit_interval, one_of, positive
 
 
 def _runner(extended: bool):
@@ -26,9 +29,10 @@ def _runner(extended: bool):
         s = data["solve"]
         model, gx = build_model(data), build_grid(data, "x")
         sol = solve_effective(model, gx, s["T"], extended=extended, courant=s["courant"],
-                              resolution=s["resolution"], on_step=on_step)
+                              resolution=s["resolution"], scheme=s["scheme"], on_step=on_step)
         result = grid_result(data["kind"], sol.value, [gx],
-                             {"T": sol.T, "dt": sol.dt, "steps": sol.steps, "extended": extended},
+                             {"T": sol.T, "dt": sol.dt, "steps": sol.steps, "extended": extended,
+                              "scheme": sol.scheme},
                              long_name="effective value v(0, x)" if extended else
                              "value of controlled entropic gradient descent")
         result.add("velocities", sol.velocities, tuple(gx.coordinate_names) + ("candidate", "component"))
@@ -106,7 +110,8 @@ def _memory(extended: bool):
 
 _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
           "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
-          "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1))}
+          "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1)),
+          "scheme": Key(str, default=DEFAULT_SCHEME, check=one_of(*SCHEMES))}
 
 SPECS = [KindSpec("effective", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
                   memory=_memory(True),

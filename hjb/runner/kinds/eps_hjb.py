@@ -2,7 +2,9 @@
 
 [solve] keys: ``T``, ``eps`` (sweepable), optional ``dt`` or ``courant`` (dt as a
 multiple of the CFL step of the slow part), ``y_scheme`` (the rates of the fast
-generator) and ``snapshots`` (time slices kept, for the feedback of kind ``sde``).
+generator), ``interpolation`` ("cubic": filtered against linear, the default, or
+"linear": the monotone reference) and ``snapshots`` (time slices kept, for the
+feedback of kind ``sde``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ...output.result import Result
 from ...output.summary import value_extremes
 from ...limits import Estimate
 from ...solvers.effective import memory_estimate as effective_memory, solve_effective
-from ...solvers.eps_hjb import memory_estimate, solve_eps_hjb
+from ...solvers.eps_hjb import DEFAULT_INTERPOLATION, INTERPOLATIONS, memory_estimate, solve_eps_hjb
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
 from ..schema import Key, at_least, one_of, positive, positive_within
@@ -38,9 +40,10 @@ def run(data, on_step):
     model, gx, gy = build_model(data), build_grid(data, "x"), build_grid(data, "y")
     options = {k: s[k] for k in ("dt", "courant") if k in s}
     sol = solve_eps_hjb(model, gx, gy, s["T"], s["eps"], y_scheme=s["y_scheme"], snapshots=s["snapshots"],
-                        on_step=on_step, **options)
+                        on_step=on_step, interpolation=s["interpolation"], **options)
     result = grid_result("eps_hjb", sol.value, [gx, gy],
-                         {"eps": sol.eps, "T": sol.T, "dt": sol.dt, "steps": sol.steps}, long_name="value function V^eps(0, x, y)")
+                         {"eps": sol.eps, "T": sol.T, "dt": sol.dt, "steps": sol.steps,
+                          "interpolation": s["interpolation"]}, long_name="value function V^eps(0, x, y)")
     if sol.snapshots is not None:
         result.coords["time"] = sol.times
         result.add("snapshots", sol.snapshots, ("time",) + result.dims["value"])
@@ -215,5 +218,6 @@ SPECS = [KindSpec("eps_hjb", datasets=("value",), grids=("x", "y"), check=_y_ins
                       "dt": Key(float, check=positive),
                       "courant": Key(float, check=positive),
                       "y_scheme": Key(str, default="fitted", check=one_of(*SCHEMES)),
+                      "interpolation": Key(str, default=DEFAULT_INTERPOLATION, check=one_of(*INTERPOLATIONS)),
                       "snapshots": Key(int, default=0, check=at_least(0)),
                   })]

@@ -26,19 +26,28 @@ def _quadratic():
     return hjb.DeepRelaxation(hjb.make_loss("quadratic", a=1.0, c=0.5), 2.0)
 
 
-def effective_scheme(sizes):
-    """Effective HJ equation (upwind, Courant 1) vs the reachable-interval value, quadratic loss."""
-    model = _quadratic()
-    xs = np.linspace(-2, 2, 17)
-    exact = hjb.reachable_value(model, xs, T)
-    for n in sizes:
-        grid = hjb.Grid.box(-4, 4, n)
-        v = hjb.solve_effective(model, grid, T).value
-        yield grid.spacings[0], np.max(np.abs(np.interp(xs, grid.axes[0].nodes, v) - exact))
+def effective_scheme(scheme):
+    def study(sizes):
+        model = _quadratic()
+        xs = np.linspace(-2, 2, 17)
+        exact = hjb.reachable_value(model, xs, T)
+        for n in sizes:
+            grid = hjb.Grid.box(-4, 4, n)
+            v = hjb.solve_effective(model, grid, T, scheme=scheme).value
+            yield grid.spacings[0], np.max(np.abs(np.interp(xs, grid.axes[0].nodes, v) - exact))
+    study.__doc__ = f"Effective HJ equation ({scheme} scheme) vs the reachable-interval value, quadratic loss."
+    return study
 
 
-def eps_hjb_scheme(sizes):
-    """eps-HJB with a y-independent slow drift (V^eps = v exactly) vs its exact solution."""
+def eps_hjb_scheme(interpolation):
+    def study(sizes):
+        yield from _eps_hjb_study(sizes, interpolation)
+    study.__doc__ = (f"eps-HJB ({interpolation} feet) with a y-independent slow drift (V^eps = v exactly) "
+                     "vs its exact solution.")
+    return study
+
+
+def _eps_hjb_study(sizes, interpolation):
     c = 0.3
     model = hjb.TwoScaleModel(1, lambda x, y, u: -u * (x - c) + 0.0 * y, lambda x, y: x - y,
                               lambda x: np.cos(2.0 * x[..., 0]))
@@ -48,7 +57,7 @@ def eps_hjb_scheme(sizes):
         far = c + (x - c) * np.exp(-T)
         exact = np.array([hjb.reference.reachable.minimum_on_interval(model.g, min(a, b), max(a, b))
                           for a, b in zip(x, far)])
-        V = hjb.solve_eps_hjb(model, gx, gy, T, 1e-3).value
+        V = hjb.solve_eps_hjb(model, gx, gy, T, 1e-3, interpolation=interpolation).value
         yield gx.spacings[0], np.max(np.abs(V[:, 10] - exact))
 
 
@@ -79,7 +88,7 @@ def cell_problem(sizes):
         yield h, abs(sol.delta_omega_at_center - exact)
 
 
-def viscous(beta):
+def viscous(beta, scheme):
     def study(sizes):
         from hjb.reference.quadratic import quadratic_cole_hopf
         from hjb.solvers.viscous import solve_viscous_hj
@@ -89,21 +98,26 @@ def viscous(beta):
             x = grid.nodes()
             exact = quadratic_cole_hopf(1.0, 0.5, beta, x, t)
             inner = np.abs(x[..., 0]) <= 1.5
-            u = solve_viscous_hj(loss, grid, t, beta).value
+            u = solve_viscous_hj(loss, grid, t, beta, scheme=scheme).value
             yield grid.spacings[0], np.max(np.abs(u - exact)[inner])
-    study.__doc__ = (f"Viscous HJ (beta = {beta:g}) vs the Cole-Hopf closed form, quadratic loss, |x| <= 1.5."
-                     if np.isfinite(beta) else "Godunov scheme for Hopf-Lax vs the exact Moreau envelope, quadratic loss.")
+    study.__doc__ = (f"Viscous HJ (beta = {beta:g}, {scheme}) vs the Cole-Hopf closed form, quadratic loss, |x| <= 1.5."
+                     if np.isfinite(beta) else
+                     f"Godunov scheme ({scheme}) for Hopf-Lax vs the exact Moreau envelope, quadratic loss.")
     return study
 
 
 STUDIES = {
-    "effective (upwind)": effective_scheme,
-    "eps-HJB, y-independent drift": eps_hjb_scheme,
+    "effective, monotone": effective_scheme("monotone"),
+    "effective, filtered": effective_scheme("filtered"),
+    "eps-HJB, y-independent drift, linear": eps_hjb_scheme("linear"),
+    "eps-HJB, y-independent drift, cubic": eps_hjb_scheme("cubic"),
     "fast generator, fitted": invariant_measure("fitted"),
     "fast generator, upwind": invariant_measure("upwind"),
     "truncated cell problem, disc": cell_problem,
-    "viscous HJ, beta = 5": viscous(5.0),
-    "Hopf-Lax, Godunov": viscous(np.inf),
+    "viscous HJ, beta = 5, monotone": viscous(5.0, "monotone"),
+    "viscous HJ, beta = 5, filtered": viscous(5.0, "filtered"),
+    "Hopf-Lax, Godunov, monotone": viscous(np.inf, "monotone"),
+    "Hopf-Lax, Godunov, filtered": viscous(np.inf, "filtered"),
 }
 
 

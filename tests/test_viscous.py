@@ -1,4 +1,5 @@
-"""The monotone viscous-HJ scheme (SPEC section 5) against Cole-Hopf: observed orders and monotonicity."""
+"""The monotone viscous-HJ scheme (SPEC section 5) against Cole-Hopf: observed orders and monotonicity
+(the filtered default is tested in tests/test_high_order.py)."""
 import os
 
 import numpy as np
@@ -23,7 +24,7 @@ def test_first_order_against_quadratic_closed_form_1d(beta):
     sizes, errors, whole = [], [], []
     for n in (101, 201, 401, 801):
         grid = Grid.box(-4, 4, n)
-        sol = solve_viscous_hj(loss, grid, 1.0, beta)
+        sol = solve_viscous_hj(loss, grid, 1.0, beta, scheme="monotone")
         exact = quadratic_cole_hopf(1.0, 0.5, beta, grid.nodes(), 1.0)
         errors.append(_sup_error(sol, exact, 2.0))
         whole.append(float(np.max(np.abs(sol.value - exact))))
@@ -41,7 +42,7 @@ def test_first_order_against_quadratic_closed_form_2d():
     sizes, errors = [], []
     for n in (21, 41, 81):
         grid = Grid.box([-4, -4], [4, 4], [n, n])
-        sol = solve_viscous_hj(loss, grid, 0.5, 2.0)
+        sol = solve_viscous_hj(loss, grid, 0.5, 2.0, scheme="monotone")
         errors.append(_sup_error(sol, quadratic_cole_hopf(1.0, c, 2.0, grid.nodes(), 0.5), 2.0))
         sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
@@ -54,7 +55,7 @@ def test_first_order_against_cole_hopf_on_rugged_loss():
     for n in (151, 301, 601, 1201):
         grid = Grid.box(-3, 3, n)
         inner = np.abs(grid.nodes()[:, 0]) <= 2
-        sol = solve_viscous_hj(loss, grid, 0.3, 2.0)
+        sol = solve_viscous_hj(loss, grid, 0.3, 2.0, scheme="monotone")
         errors.append(float(np.max(np.abs(sol.value[inner] - cole_hopf(loss, 2.0, grid.nodes()[inner], 0.3)))))
         sizes.append(grid.spacings[0])
     assert 0.85 < observed_order(sizes, errors) < 1.15
@@ -92,11 +93,11 @@ def test_discrete_comparison_principle_and_constants():
     bump = np.exp(-(grid.nodes()[:, 0] - 0.4) ** 2 / 0.1)
     # the same step for both (within both step bounds), so that the two runs are the same scheme
     dt = 0.9 * min(step_bound(f, grid.spacings), step_bound(f + bump, grid.spacings))
-    lower = solve_viscous_hj(f, grid, 0.5, 3.0, dt=dt)
-    upper = solve_viscous_hj(f + bump, grid, 0.5, 3.0, dt=dt)
+    lower = solve_viscous_hj(f, grid, 0.5, 3.0, dt=dt, scheme="monotone")
+    upper = solve_viscous_hj(f + bump, grid, 0.5, 3.0, dt=dt, scheme="monotone")
     assert np.all(upper.value >= lower.value - 1e-12)
     assert np.max(upper.value - lower.value) > 1e-3
-    shifted = solve_viscous_hj(f + 2.5, grid, 0.5, 3.0, dt=lower.dt)
+    shifted = solve_viscous_hj(f + 2.5, grid, 0.5, 3.0, dt=lower.dt, scheme="monotone")
     np.testing.assert_allclose(shifted.value, lower.value + 2.5, atol=1e-11)
 
 

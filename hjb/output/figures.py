@@ -83,17 +83,24 @@ def convergence(series: dict, xlabel: str, ylabel: str, title: str, slopes=(1,))
     series, so an observed order reads off as parallelism.
     """
     fig, (ax,) = new_figure()
-    for label, (sizes, errors) in series.items():
-        ax.loglog(sizes, errors, "o-", label=label)
+    import matplotlib
+    colours = matplotlib.colormaps["tab10" if len(series) <= 10 else "tab20"]
+    markers = "osD^v<>ph*"
+    for k, (label, (sizes, errors)) in enumerate(series.items()):
+        ax.loglog(sizes, errors, "-", marker=markers[k % len(markers)], color=colours(k % colours.N), label=label)
     sizes, errors = (np.asarray(v, float) for v in next(iter(series.values())))
     span = np.array([sizes.min(), sizes.max()])
     anchor = sizes[0]
-    for p in slopes:
-        ax.loglog(span, 0.5 * errors[0] * (span / anchor) ** p, "k--", lw=0.8, alpha=0.7, label=f"slope {p:g}")
+    for p, style in zip(slopes, ["--", ":", "-."] * len(slopes)):
+        ax.loglog(span, 0.5 * errors[0] * (span / anchor) ** p, "k" + style, lw=0.8, alpha=0.7, label=f"slope {p:g}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small")
+    if len(series) > 6:                  # many series: the legend beside the axes, not over the data
+        fig.set_size_inches(fig.get_size_inches()[0] * 1.6, fig.get_size_inches()[1])
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    else:
+        ax.legend(fontsize="small")
     return fig
 
 

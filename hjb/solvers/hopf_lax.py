@@ -178,7 +178,8 @@ def moreau_envelope(loss: Loss, x, t: float) -> MoreauEnvelope:
 
 
 def godunov_hopf_lax(loss: Loss, grid: Grid, t: float, **options) -> ViscousHJSolution:
-    """u(., t) of du/dt + 1/2 |grad u|^2 = 0 by the monotone Godunov scheme (first order)."""
+    """u(., t) of du/dt + 1/2 |grad u|^2 = 0 by the Godunov scheme: filtered third order (the
+    default) or monotone first order (``scheme``; :func:`hjb.solve_viscous_hj`)."""
     return solve_viscous_hj(loss, grid, t, beta=np.inf, **options)
 
 

@@ -1,8 +1,8 @@
 """Kind ``hopf_lax``: u(x, t) = min_y f(y) + |x - y|^2/(2t) (the Moreau envelope) and the prox,
 exactly or by the Godunov scheme (SPEC sections 5 and 10).
 
-[solve] keys: ``t`` (sweepable), ``method`` ("exact" | "godunov") and ``courant``
-(Godunov only).  The [model] is dim and loss only.
+[solve] keys: ``t`` (sweepable), ``method`` ("exact" | "godunov"), ``courant`` and
+``scheme`` ("filtered" | "monotone", Godunov only).  The [model] is dim and loss only.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ...limits import Estimate
 from ...output.summary import value_extremes
 from ...solvers.effective import coarse_sample
 from ...solvers.hopf_lax import godunov_hopf_lax, memory_estimate as envelope_memory, moreau_envelope
-from ...solvers.viscous import DEFAULT_COURANT, memory_estimate as viscous_memory
+from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
 from ..schema import MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, one_of
@@ -28,8 +28,8 @@ def run(data, on_step):
     names = tuple(grid.coordinate_names)
     attrs = {"t": s["t"], "method": s["method"]}
     if s["method"] == "godunov":
-        sol = godunov_hopf_lax(loss, grid, s["t"], courant=s["courant"], on_step=on_step)
-        attrs.update(dt=sol.dt, steps=sol.steps)
+        sol = godunov_hopf_lax(loss, grid, s["t"], courant=s["courant"], on_step=on_step, scheme=s["scheme"])
+        attrs.update(dt=sol.dt, steps=sol.steps, scheme=s["scheme"])
         return grid_result("hopf_lax", sol.value, [grid], attrs, long_name=LONG_NAME)
     env = moreau_envelope(loss, grid.nodes().reshape(-1, grid.dim), s["t"])
     result = grid_result("hopf_lax", env.value.reshape(grid.shape), [grid], attrs, long_name=LONG_NAME)
@@ -55,4 +55,5 @@ SPECS = [KindSpec("hopf_lax", datasets=("value",), grids=("x",), model=MODEL_NO_
                       "t": Key(float, required=True, check=non_negative, sweep=True),
                       "method": Key(str, default="exact", check=one_of("exact", "godunov")),
                       "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
+                      "scheme": Key(str, default=DEFAULT_SCHEME, check=one_of(*SCHEMES)),
                   })]

@@ -2,7 +2,8 @@
 Cole-Hopf reference (SPEC sections 5 and 10).
 
 [solve] keys: ``beta``, ``t`` (both sweepable), ``courant`` (a fraction of the
-monotonicity bound of the Godunov step) and ``reference`` (store Cole-Hopf).
+monotonicity bound of the Godunov step), ``scheme`` ("filtered", second order, the
+default, or "monotone", the first-order reference) and ``reference`` (store Cole-Hopf).
 The [model] is dim and loss only.
 """
 from __future__ import annotations
@@ -15,18 +16,19 @@ from ...output.plots import image, members, pretty
 from ...output.result import Result
 from ...output.summary import value_extremes
 from ...solvers.effective import coarse_sample
-from ...solvers.viscous import DEFAULT_COURANT, memory_estimate as viscous_memory, solve_viscous_hj
+from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory, solve_viscous_hj
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
-from ..schema import BETA_MAX, BETA_MIN, MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, positive_within
+from ..schema import BETA_MAX, BETA_MIN, MODEL_NO_GAMMA, Key, in_unit_interval, non_negative, one_of, positive_within
 
 
 def run(data, on_step):
     s = data["solve"]
     loss, grid = build_loss(data), build_grid(data, "x")
-    sol = solve_viscous_hj(loss, grid, s["t"], beta=s["beta"], courant=s["courant"], on_step=on_step)
+    sol = solve_viscous_hj(loss, grid, s["t"], beta=s["beta"], courant=s["courant"], on_step=on_step,
+                           scheme=s["scheme"])
     result = grid_result("viscous_hj", sol.value, [grid],
-                         {"beta": sol.beta, "t": sol.t, "dt": sol.dt, "steps": sol.steps}, long_name="solution u(x, t) of the viscous HJ equation")
+                         {"beta": sol.beta, "t": sol.t, "dt": sol.dt, "steps": sol.steps, "scheme": s["scheme"]}, long_name="solution u(x, t) of the viscous HJ equation")
     if s["reference"]:
         # Cole-Hopf over R^d: the exact solution that the scheme approximates; its walls
         # disturb a layer next to them, hence also the difference on the inner half of the box
@@ -136,5 +138,6 @@ SPECS = [KindSpec("viscous_hj", datasets=("value",), grids=("x",), model=MODEL_N
                       "beta": Key(float, required=True, check=positive_within(BETA_MIN, BETA_MAX), sweep=True),
                       "t": Key(float, required=True, check=non_negative, sweep=True),
                       "courant": Key(float, default=DEFAULT_COURANT, check=in_unit_interval),
+                      "scheme": Key(str, default=DEFAULT_SCHEME, check=one_of(*SCHEMES)),
                       "reference": Key(bool, default=True),
                   })]

@@ -16,3 +16,18 @@ def quiet_assumptions():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", hjb.AssumptionWarning)
         yield
+
+
+@pytest.fixture
+def refuses(tmp_path, capsys):
+    """``refuses(case, setting, key)``: ``hjb run case --ci --set setting`` exits 2 with one line
+    naming ``key``, and writes nothing."""
+    from hjb.cli import main
+
+    def check(case, setting, key):
+        out = tmp_path / "refused.h5"
+        code = main(["run", case, "--ci", "--quiet", "-o", str(out), "--set", setting])
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and key in lines[0], lines
+        assert not out.exists()
+    return check

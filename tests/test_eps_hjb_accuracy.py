@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import hjb
-from hjb.cli import main
 from hjb.operators.interpolation import cubic_foot_interpolation
 from hjb.output.tables import observed_order
 from hjb.solvers.eps_hjb import EpsHJBStep
@@ -84,13 +83,9 @@ def test_the_hard_case_converges_and_the_cubic_default_beats_linear():
     assert errors["cubic"][-1] < errors["linear"][-1] / 3
 
 
-def test_an_unknown_interpolation_is_refused(quadratic_model, tmp_path, capsys):
+def test_an_unknown_interpolation_is_refused(quadratic_model, refuses):
     gx, gy = hjb.Grid.box(-2, 2, 21), hjb.Grid.box(-2, 2, 21, name="y")
     with pytest.raises(hjb.InputError) as err:
         hjb.solve_eps_hjb(quadratic_model, gx, gy, 0.5, 0.1, interpolation="quintic")
     assert err.value.key == "interpolation"
-    code = main(["run", "cases/quadratic_value.toml", "--ci", "--quiet", "-o", str(tmp_path / "x.h5"),
-                 "--set", "solve.interpolation='quintic'"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "solve.interpolation" in lines[0]
-    assert not (tmp_path / "x.h5").exists()
+    refuses("cases/quadratic_value.toml", "solve.interpolation='quintic'", "solve.interpolation")

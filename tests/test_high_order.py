@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import hjb
-from hjb.cli import main
 from hjb.operators.filtered import filter_function, filtered, interior_mask, ssp_rk3, weno_derivatives
 from hjb.operators.transport import CharacteristicTransport
 from hjb.output.tables import observed_order
@@ -111,15 +110,11 @@ def test_filtered_scheme_converges_at_kinks(loss, gamma, T):
     assert errors["filtered"][-1] < errors["monotone"][-1]
 
 
-def test_an_unknown_scheme_is_refused(quadratic_model, tmp_path, capsys):
+def test_an_unknown_scheme_is_refused(quadratic_model, refuses):
     with pytest.raises(hjb.InputError) as err:
         hjb.solve_effective(quadratic_model, hjb.Grid.box(-2, 2, 41), 0.5, scheme="weno")
     assert err.value.key == "scheme"
-    code = main(["run", "cases/wide_narrow_effective.toml", "--ci", "--quiet", "-o", str(tmp_path / "x.h5"),
-                 "--set", "solve.scheme='weno'"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "solve.scheme" in lines[0]
-    assert not (tmp_path / "x.h5").exists()
+    refuses("cases/wide_narrow_effective.toml", "solve.scheme='weno'", "solve.scheme")
 
 
 # --- the viscous HJ equation and its inviscid (Hopf-Lax) limit ------------------------------
@@ -189,11 +184,8 @@ def test_the_filtered_viscous_step_stays_within_its_bound():
         np.testing.assert_allclose(step(np.full(61, 1.25)), 1.25, rtol=1e-12)
 
 
-def test_an_unknown_viscous_scheme_is_refused(tmp_path, capsys):
+def test_an_unknown_viscous_scheme_is_refused(refuses):
     with pytest.raises(hjb.InputError) as err:
         hjb.solve_viscous_hj(hjb.make_loss("quadratic"), hjb.Grid.box(-2, 2, 41), 0.5, 2.0, scheme="eno")
     assert err.value.key == "scheme"
-    code = main(["run", "cases/viscous_quadratic.toml", "--ci", "--quiet", "-o", str(tmp_path / "x.h5"),
-                 "--set", "solve.scheme='eno'"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "solve.scheme" in lines[0]
+    refuses("cases/viscous_quadratic.toml", "solve.scheme='eno'", "solve.scheme")

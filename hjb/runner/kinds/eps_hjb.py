@@ -131,6 +131,8 @@ def _single(fig, sub: Result):
         d.plot(x, _diagonal(x, y, V, k * sigma) - mean, lw=1.2, color=f"C{k + 2}", label=text)
     d.axhline(0.0, color="gray", lw=0.5)
     d.set(xlabel="$x$", ylabel=rf"${name}$", title=rf"across the Gibbs window, $\sigma = \gamma^{{-1/2}} = {sigma:.2g}$")
+    d.yaxis.set_label_position("right")          # away from the colour bar of the panel on its left
+    d.yaxis.tick_right()
     d.legend(fontsize="small", ncol=2)
 
 

@@ -6,7 +6,10 @@ filtered scheme (WENO5 / SSP-RK3 within c sqrt(h) dt of the monotone step) and t
 monotone one, on refined grids.  Times are of the whole solve (velocity table included),
 printed as ratios to the monotone scheme on the same grid, measured in one run; the last
 column is the process's peak resident memory so far.  Targets: <= 2e-5 at 401 nodes
-(gamma 1) and <= 5e-5 at 801 nodes (gamma 5) with the default scheme.
+(gamma 1) and <= 5e-5 at 801 nodes (gamma 5) with the default scheme.  A second table times
+the d = 2 velocity table (wide_narrow, wells at (-1.5, 0) and (1.5, 0), gamma 5, 32
+directions) per x-node against the per-direction evaluation it replaced, and checks that
+the two agree bit for bit.
 
     python scripts/bench_effective.py [--quick]
 """
@@ -49,6 +52,37 @@ def main(argv=None):
                 table.add(gamma, T, x0, n, scheme, error, times[scheme], times[scheme] / times["monotone"], mark,
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
     print(table.emit())
+    print()
+    print(velocity_table_d2(4 if args.quick else 16).emit())
+
+
+def velocity_table_d2(points):
+    """Seconds per x-node of the d = 2 velocity table, shared evaluation against per direction."""
+    from hjb.hbar.velocities import unit_directions
+    from hjb.operators.quadrature import gibbs_average
+    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, wide_center=[-1.5, 0.0],
+                                             narrow_center=[1.5, 0.0]), gamma=5.0)
+    x = np.random.default_rng(0).uniform(-2.0, 2.0, size=(points, 2))
+    thetas = unit_directions(2, 4)
+
+    def per_direction(xc, y):                    # the table before issue 13
+        out = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
+        for theta in thetas:
+            u_star = model.active_control(xc, y, theta)[..., None]
+            out.append(sum(np.where(u_star == u, model.phi(xc, y, u), 0.0) for u in model.control_values))
+        return np.stack(out, axis=-2)
+
+    start = time.perf_counter()
+    before = gibbs_average(model, x, per_direction)
+    before_s = time.perf_counter() - start
+    start = time.perf_counter()
+    after = hjb.averaged_velocities(model, x)
+    after_s = time.perf_counter() - start
+    table = Table(["table", "x-nodes", "s per x-node", "/ per direction", "bit for bit"],
+                  caption="d = 2 velocity table (34 candidates, 36,864 quadrature nodes a point)")
+    table.add("per direction (before)", points, before_s / points, 1, "")
+    table.add("shared (now)", points, after_s / points, after_s / before_s, str(np.array_equal(before, after)))
+    return table
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@ Rows: the default (cubic interpolation filtered against linear, Courant 10) on r
 grids, the monotone linear scheme at the same Courant number, and the straightforward
 scheme, Courant 1 with linear interpolation (the explicit upwind difference in x),
 whose time at 401^2 is the yardstick: times are printed as ratios to it.  A second
-table checks that the cost does not depend on eps.
+table checks that the cost does not depend on eps.  With --d2, a third table runs the same
+problem in d = 2 (wide_narrow with both wells on the diagonal, 25^4 and 41^4; 23^4 with
+--quick, the smallest whose blocks are factorised one by one) with the y-blocks factorised block by block (the default) and with one
+SuperLU of the whole matrix (COLAMD: the factorisation before issue 13), and gives the
+cost per node and step against the d = 1 default at the finest grid run.
 
-    python scripts/bench_eps_hjb.py [--quick] [--fine]
+    python scripts/bench_eps_hjb.py [--quick] [--fine] [--d2]
 """
 from __future__ import annotations
 
@@ -29,33 +33,43 @@ import numpy as np
 import hjb
 warnings.simplefilter("ignore", hjb.AssumptionWarning)
 n, interpolation, courant, eps = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), gamma=5.0)
-gx, gy = hjb.Grid.box(-5, 5, n), hjb.Grid.box(-5, 5, n, name="y")
+d, whole = int(sys.argv[5]), sys.argv[6] == "whole"
+if whole:                      # the factorisation before issue 13: one SuperLU, COLAMD ordering
+    import hjb.solvers.eps_hjb as eps_hjb
+    from hjb.operators.fast_solve import SparseLUFactors
+    eps_hjb.factorize = lambda matrix, blocks=1: SparseLUFactors.of(matrix)
+model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=d), gamma=5.0)
+gx, gy = hjb.Grid.box([-5] * d, [5] * d, [n] * d), hjb.Grid.box([-5] * d, [5] * d, [n] * d, name="y")
 start = time.perf_counter()
 sol = hjb.solve_eps_hjb(model, gx, gy, 0.5, eps, courant=courant, interpolation=interpolation)
 solve = time.perf_counter() - start
-print(json.dumps({"value": float(sol.value[gx.locate(0.5) + gy.locate(0.5)]), "steps": sol.steps, "solve": solve,
-                  "nodes": gx.size * gy.size}))
+print(json.dumps({"value": float(sol.value[gx.locate([0.5] * d) + gy.locate([0.5] * d)]), "steps": sol.steps, "solve": solve,
+                  "nodes": gx.size * gy.size, "peak": open("/proc/self/status").read().split("VmHWM:")[1].split()[0]}))
 """
 
 
-def run(n, interpolation, courant, eps=1e-4):
+def run(n, interpolation, courant, eps=1e-4, d=1, y_solve="blocks"):
     """(result of the child, whole-process seconds, peak RSS MiB)."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(n), interpolation, str(courant), str(eps)],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(n), interpolation, str(courant), str(eps), str(d),
+                              y_solve],
                              stdout=subprocess.PIPE, text=True)
     out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    _, status, _ = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"bench_eps_hjb: the run {n} {interpolation} {courant} failed")
-    return json.loads(out), wall, usage.ru_maxrss / 1024.0
+    # the child's own high-water mark: the rusage of a child forked from a parent that has
+    # imported numpy would count the parent's pages too
+    result = json.loads(out)
+    return result, wall, int(result["peak"]) / 1024.0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="coarse grids, for CI")
     parser.add_argument("--fine", action="store_true", help="also 1601^2 (about 25 s and 1.5 GB)")
+    parser.add_argument("--d2", action="store_true", help="also d = 2 (41^4: about 40 s and 3 GB)")
     args = parser.parse_args(argv)
     base = 101 if args.quick else 401
     sizes = [51, 101] if args.quick else [201, 401, 801] + ([1601] if args.fine else [])
@@ -88,6 +102,28 @@ def main(argv=None):
         flat.add(eps, result["steps"], result["value"] - exact, result["solve"], result["solve"] / runs[0][1]["solve"])
     print()
     print(flat.emit())
+    if args.d2:
+        print()
+        print(d2_table(args.quick, rows[-1]).emit())
+
+
+def d2_table(quick, finest):
+    """d = 2: the block-by-block y-solve against one SuperLU of the whole matrix."""
+    from hjb.output.tables import Table
+    label, n1, result1, _, _ = finest
+    per_node_1d = 1e9 * result1["solve"] / (result1["nodes"] * result1["steps"])
+    table = Table(["grid", "y-solve", "steps", "whole-process s", "/ whole SuperLU", "ns/node/step",
+                   f"/ d = 1 at {n1}^2", "peak RSS MiB", "/ whole SuperLU"],
+                  caption="d = 2: wide_narrow (wells on the diagonal), gamma 5, T 0.5, eps 1e-4, default "
+                          "interpolation; ns/node/step over the whole solve, set-up included")
+    for n in ([23] if quick else [25, 41]):
+        whole = run(n, "cubic", 10.0, 1e-4, 2, "whole")
+        for name, (result, wall, rss) in (("one SuperLU, COLAMD", whole),
+                                          ("block by block, MMD", run(n, "cubic", 10.0, 1e-4, 2, "blocks"))):
+            per_node = 1e9 * result["solve"] / (result["nodes"] * result["steps"])
+            table.add(f"{n}^4", name, result["steps"], wall, wall / whole[1], per_node, per_node / per_node_1d,
+                      rss, rss / whole[2])
+    return table
 
 
 if __name__ == "__main__":

@@ -94,3 +94,20 @@ def test_non_positive_eps_is_refused(quadratic_model):
     gx, gy = _grids(11)
     with pytest.raises(hjb.InputError, match="^eps: must be positive"):
         hjb.solve_eps_hjb(quadratic_model, gx, gy, T, 0.0)
+
+
+def test_d2_with_unequal_x_and_y_grids_and_the_moving_controls():
+    """The memory estimate samples phi on the two grids as flat node lists, so x- and y-grids
+    of different shapes work; only the controls that move x are counted for interpolation
+    matrices (u = 0 stands still in deep relaxation)."""
+    from hjb.solvers.eps_hjb_memory import moving_controls
+    model = hjb.DeepRelaxation(hjb.make_loss("quadratic", dim=2, a=1.0, c=[0.5, 0.0]), gamma=2.0)
+    gx, gy = hjb.Grid.box([-2.0] * 2, [2.0] * 2, [5, 6]), hjb.Grid.box([-1.5] * 2, [1.5] * 2, [7, 4], name="y")
+    sol = hjb.solve_eps_hjb(model, gx, gy, T=0.2, eps=0.01)
+    assert sol.value.shape == (5, 6, 7, 4) and np.all(np.isfinite(sol.value))
+    assert moving_controls(model, gx, gy) == 1
+    assert moving_controls(hjb.DeepRelaxation(model.loss, gamma=2.0, controls=(0.5, 1.0)), gx, gy) == 2
+    # phi non-zero only off the diagonal x2 = y2 of the sample: still a moving control
+    odd = hjb.TwoScaleModel(dim=2, phi=lambda x, y, u: u * (x - y) * (x[..., 1:] != y[..., 1:]),
+                            b=lambda x, y: -(y - x), g=lambda x: np.sum(x * x, axis=-1), controls=(0.0, 1.0))
+    assert moving_controls(odd, gx, gy) == 1

@@ -189,3 +189,29 @@ def test_an_unknown_viscous_scheme_is_refused(refuses):
         hjb.solve_viscous_hj(hjb.make_loss("quadratic"), hjb.Grid.box(-2, 2, 41), 0.5, 2.0, scheme="eno")
     assert err.value.key == "scheme"
     refuses("cases/viscous_quadratic.toml", "solve.scheme='eno'", "solve.scheme")
+
+
+@pytest.mark.parametrize("loss", [dict(name="quadratic", a=1.0, c=[0.0, 0.0]),
+                                  dict(name="wide_narrow", wide_center=[-1.5, 0.0], narrow_center=[1.5, 0.0],
+                                       narrow_width=0.3)])
+def test_the_shared_velocity_table_is_the_per_direction_one_bit_for_bit(loss):
+    """The d = 2 velocity table (issue 13) evaluates phi once per control value and picks every
+    direction's bang-bang control from it.  Against the per-direction reference (phi and
+    model.active_control evaluated again for each direction, as before) it agrees bit for bit,
+    ties included: the quadratic loss centred at x = 0 puts quadrature nodes on the
+    hyperplanes (y - x) . theta = 0 of the axis and diagonal directions."""
+    from hjb.hbar.velocities import averaged_velocities, unit_directions
+    from hjb.operators.quadrature import gibbs_average
+    model = hjb.DeepRelaxation(hjb.make_loss(dim=2, **loss), gamma=5.0)
+    x = np.array([[0.0, 0.0], [0.5, -0.25], [1.5, 0.0], [-1.0, 2.0]])
+    thetas = unit_directions(2, 4)
+
+    def per_direction(xc, y):
+        out = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
+        for theta in thetas:
+            u_star = model.active_control(xc, y, theta)[..., None]
+            out.append(sum(np.where(u_star == u, model.phi(xc, y, u), 0.0) for u in model.control_values))
+        return np.stack(out, axis=-2)
+
+    reference = gibbs_average(model, x, per_direction)
+    assert np.array_equal(averaged_velocities(model, x), reference)

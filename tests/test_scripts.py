@@ -36,7 +36,8 @@ def test_table_script_quick(script, tmp_path):
 
 
 @pytest.mark.parametrize("script", ["bench_eps_hjb.py", "bench_cell.py", "bench_exit_time.py", "interrupt_table.py",
-                                    "bench_memory.py", "bench_import.py", "bench_effective.py"])
+                                    "bench_memory.py", "bench_import.py", "bench_effective.py",
+                                    "bench_hj_reachability.py"])
 def test_benchmark_quick(script, tmp_path):
     out = _run(os.path.join(SCRIPTS, script), "--quick", cwd=tmp_path)
     assert "|---:|" in out

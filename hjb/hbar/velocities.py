@@ -18,6 +18,10 @@ from ..operators.quadrature import gibbs_average
 from ..points import as_points
 
 
+#: Directions whose bang-bang selections are formed at once (bounds the temporaries).
+DIRECTION_BLOCK = 8
+
+
 def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
     """Unit vectors through the boundary nodes of the cube {-k..k}^d (k = resolution).
 
@@ -87,13 +91,31 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
     u_values = model.control_values
 
     def velocities(xc, y):
-        out = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in u_values]
-        for theta in thetas:
-            u_star = model.active_control(xc, y, theta)[..., None]
-            # phi is evaluated per control value and selected, so any phi works.
-            sel = sum(np.where(u_star == u, model.phi(xc, y, u), 0.0) for u in u_values)
-            out.append(sel)
-        return np.stack(out, axis=-2)
+        # phi once per control value, shared by the constant controls and every direction;
+        # each direction's payoffs -phi . theta and their argmax come out as
+        # model.active_control's would, to the last bit for finite phi and d < 8, where
+        # np.sum over d adds in order (so ties break the same way)
+        phis = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in u_values]
+        out = np.empty(y.shape[:-1] + (len(u_values) + len(thetas), model.dim))
+        for k, phi in enumerate(phis):
+            out[..., k, :] = phi
+        for start in range(0, len(thetas), DIRECTION_BLOCK):
+            block = thetas[start:start + DIRECTION_BLOCK]                       # (t, d)
+            chosen = out[..., len(u_values) + start:len(u_values) + start + len(block), :]
+            best = None
+            for k, phi in enumerate(phis):
+                # phi . theta summed axis by axis in order, the first largest payoff
+                # -phi . theta kept, as np.argmax keeps it
+                cost = phi[..., None, 0] * block[:, 0]
+                for j in range(1, model.dim):
+                    cost += phi[..., None, j] * block[:, j]
+                if best is None:
+                    best, chosen[...] = cost, phi[..., None, :]
+                else:
+                    better = cost < best
+                    np.copyto(best, cost, where=better)
+                    np.copyto(chosen, phi[..., None, :], where=better[..., None])
+        return out
 
     if model.potential is not None:
         return gibbs_average(model, x, velocities)

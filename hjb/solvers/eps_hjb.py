@@ -8,10 +8,9 @@ marched backward in tau = T - t by Lie splitting.  One step of size dt
     V*        = min_u V(tau, x + phi(x, y, u) dt, y)      slow part, along characteristics
     V(tau+dt) = (I - (dt/eps) L_y)^{-1} V*                stiff fast part, implicit
 
-L_y is the reflecting monotone generator of :mod:`hjb.operators.generator`, so
-both halves are monotone and keep constants; the implicit matrix is an
-M-matrix factorised once and reused every step, and dt does not depend on
-eps, so the cost stays flat as eps -> 0.
+L_y is the reflecting monotone generator of :mod:`hjb.operators.generator`, so both halves
+are monotone and keep constants; the implicit matrix is an M-matrix factorised once and
+reused every step, and dt does not depend on eps, so the cost stays flat as eps -> 0.
 """
 from __future__ import annotations
 
@@ -23,12 +22,13 @@ import scipy.sparse as sp
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, check_memory, colamd_fill, superlu_bytes
+from ..limits import check_memory
 from ..model import TwoScaleModel
-from ..operators.fast_solve import TRIDIAGONAL_BYTES_PER_ROW, factorize
+from ..operators.fast_solve import factorize
 from ..operators.filtered import filtered
 from ..operators.generator import check_scheme, reflecting_generator
 from ..operators.transport import CharacteristicTransport
+from .eps_hjb_memory import memory_estimate
 from .march import march, plan_steps
 
 #: Default Courant number dt / dt_CFL, dt_CFL the upwind CFL step of the slow part (the
@@ -110,7 +110,7 @@ class EpsHJBStep:
         drift = model.b(x, y)
         check_finite(np.sum(drift, axis=-1), "eps_hjb: fast drift b", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
         L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
-        implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L)
+        implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L, blocks=x_grid.size)
         if interpolation == "cubic" and min(x_grid.shape) >= 4:
             bound = FILTER_CONSTANT * np.sqrt(float(np.max(x_grid.spacings))) * dt
             return cls(transport.operators(dt), implicit, shape, transport.operators(dt, "cubic"), bound)
@@ -153,35 +153,6 @@ class EpsHJBSolution:
     steps: int
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     snapshots: Optional[np.ndarray] = None
-
-
-def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0) -> float:
-    """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
-    the march (calibrated against measured peak RSS by scripts/bench_memory.py).
-
-    Per node of the product grid, with n_u controls.  With one y-axis the fast matrix is
-    tridiagonal (LAPACK's O(N) factors, :mod:`hjb.operators.fast_solve`); otherwise SuperLU
-    keeps F entries of L + U a row (the matrix is block diagonal, one block per x-node:
-    :func:`hjb.limits.colamd_fill`)."""
-    d, size, n_u = model.dim, x_grid.size * y_grid.size, len(model.control_values)
-    tridiagonal = y_grid.dim == 1
-    entries = 2 * d + 1                                       # of the fast generator, a row
-    build = (8 * d * n_u                                      # the slow drift of each control
-             + 8 * d                                          # the fast drift
-             + 2 * (CSR_ENTRY * entries + 4)                  # L and I - (dt/eps) L
-             + 24 * 2 * d)                                    # the generator's triplets, left in the heap
-    if tridiagonal:
-        factors = TRIDIAGONAL_BYTES_PER_ROW
-        build = size * (build + 3 * 8 + 2 * 16 * entries + factors)   # diagonals; the bandwidth check's COO
-    else:
-        fill = colamd_fill(y_grid.size, d) / y_grid.size
-        factors = SUPERLU_ENTRY * fill
-        build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
-    march = size * (factors                                   # the LU factors
-                    + n_u * (CSR_ENTRY * (2**d + 4**d) + 8)   # a linear and a cubic matrix per control
-                    + n_u * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
-                    + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
-    return SLACK * max(build, march)
 
 
 def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, eps: float,

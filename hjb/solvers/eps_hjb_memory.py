@@ -1,0 +1,57 @@
+"""How much memory the eps-HJB solve (:mod:`hjb.solvers.eps_hjb`) needs, before it allocates."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..grid import Grid
+from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, colamd_fill, superlu_bytes
+from ..model import TwoScaleModel
+from ..operators.fast_solve import (BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, TRIDIAGONAL_BYTES_PER_ROW,
+                                    mmd_fill, uses_blocks)
+
+
+#: Nodes of each grid at which :func:`moving_controls` evaluates phi (all of them when fewer).
+SAMPLE = 300
+
+
+def moving_controls(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> int:
+    """How many control values move x: phi is not zero at some pair of (up to) 300 x-nodes and
+    300 y-nodes taken evenly from the grids.  Only those get interpolation matrices."""
+    x, y = (g.nodes().reshape(-1, g.dim)[:: max(g.size // SAMPLE, 1)] for g in (x_grid, y_grid))
+    return sum(bool(np.any(np.asarray(model.phi(x[:, None], y[None], u)) != 0.0)) for u in model.control_values)
+
+
+def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0) -> float:
+    """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
+    the march (calibrated against measured peak RSS by scripts/bench_memory.py).
+
+    Per node of the product grid, with n_c control values of which n_u move x.  With one y-axis the fast matrix is
+    tridiagonal (LAPACK's O(N) factors, :mod:`hjb.operators.fast_solve`); otherwise it is
+    block diagonal, one block per x-node, factorised block by block with F entries of L + U
+    a row (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large, else by one
+    SuperLU of the whole (:func:`hjb.limits.colamd_fill`).  Only the n_u controls that move x
+    get interpolation matrices (:func:`moving_controls`)."""
+    d, size, n_u = model.dim, x_grid.size * y_grid.size, moving_controls(model, x_grid, y_grid)
+    n_c = len(model.control_values)
+    tridiagonal = y_grid.dim == 1
+    entries = 2 * d + 1                                       # of the fast generator, a row
+    build = (8 * d * n_c                                      # the slow drift of each control
+             + 8 * d                                          # the fast drift
+             + 2 * (CSR_ENTRY * entries + 4)                  # L and I - (dt/eps) L
+             + 24 * 2 * d)                                    # the generator's triplets, left in the heap
+    if tridiagonal:
+        factors = TRIDIAGONAL_BYTES_PER_ROW
+        build = size * (build + 3 * 8 + 2 * 16 * entries + factors)   # diagonals; the bandwidth check's COO
+    elif uses_blocks(size, x_grid.size):
+        fill = mmd_fill(y_grid.size, d)
+        factors = BLOCK_LU_BYTES_PER_ENTRY * fill + BLOCK_LU_BYTES_PER_ROW
+        build = size * (build + factors) + superlu_bytes(y_grid.size, fill * y_grid.size)  # + one block's work
+    else:
+        fill = colamd_fill(y_grid.size, d) / y_grid.size
+        factors = SUPERLU_ENTRY * fill
+        build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
+    march = size * (factors                                   # the LU factors
+                    + n_u * (CSR_ENTRY * (2**d + 4**d) + 8)   # a linear and a cubic matrix per control
+                    + n_c * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
+                    + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
+    return SLACK * max(build, march)

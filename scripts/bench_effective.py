@@ -8,8 +8,10 @@ printed as ratios to the monotone scheme on the same grid, measured in one run; 
 column is the process's peak resident memory so far.  Targets: <= 2e-5 at 401 nodes
 (gamma 1) and <= 5e-5 at 801 nodes (gamma 5) with the default scheme.  A second table times
 the d = 2 velocity table (wide_narrow, wells at (-1.5, 0) and (1.5, 0), gamma 5, 32
-directions) per x-node against the per-direction evaluation it replaced, and checks that
-the two agree bit for bit.
+directions) per x-node against the per-direction evaluation it replaced, with their largest
+differences: in -v . theta (H-bar in each direction: tied controls pay the same, so this is
+rounding) and in any component (ties on the diagonals' switching lines, which the table now
+splits and the per-direction evaluation settled by rounding).
 
     python scripts/bench_effective.py [--quick]
 """
@@ -78,10 +80,12 @@ def velocity_table_d2(points):
     start = time.perf_counter()
     after = hjb.averaged_velocities(model, x)
     after_s = time.perf_counter() - start
-    table = Table(["table", "x-nodes", "s per x-node", "/ per direction", "bit for bit"],
+    along = np.einsum("ntd,td->nt", after[:, 2:] - before[:, 2:], thetas)
+    table = Table(["table", "x-nodes", "s per x-node", "/ per direction", "max diff of -v.theta", "max diff"],
                   caption="d = 2 velocity table (34 candidates, 36,864 quadrature nodes a point)")
-    table.add("per direction (before)", points, before_s / points, 1, "")
-    table.add("shared (now)", points, after_s / points, after_s / before_s, str(np.array_equal(before, after)))
+    table.add("per direction (before)", points, before_s / points, 1, "", "")
+    table.add("shared, ties split (now)", points, after_s / points, after_s / before_s, np.max(np.abs(along)),
+              np.max(np.abs(after - before)))
     return table
 
 

@@ -18,10 +18,6 @@ from ..operators.quadrature import gibbs_average
 from ..points import as_points
 
 
-#: Directions whose bang-bang selections are formed at once (bounds the temporaries).
-DIRECTION_BLOCK = 8
-
-
 def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
     """Unit vectors through the boundary nodes of the cube {-k..k}^d (k = resolution).
 
@@ -88,44 +84,74 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
     """
     x = as_points(x, model.dim)
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
-    u_values = model.control_values
 
-    def velocities(xc, y):
-        # phi once per control value, shared by the constant controls and every direction;
-        # each direction's payoffs -phi . theta and their argmax come out as
-        # model.active_control's would, to the last bit for finite phi and d < 8, where
-        # np.sum over d adds in order (so ties break the same way)
-        phis = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in u_values]
-        out = np.empty(y.shape[:-1] + (len(u_values) + len(thetas), model.dim))
-        for k, phi in enumerate(phis):
-            out[..., k, :] = phi
-        for start in range(0, len(thetas), DIRECTION_BLOCK):
-            block = thetas[start:start + DIRECTION_BLOCK]                       # (t, d)
-            chosen = out[..., len(u_values) + start:len(u_values) + start + len(block), :]
-            best = None
-            for k, phi in enumerate(phis):
-                # phi . theta summed axis by axis in order, the first largest payoff
-                # -phi . theta kept, as np.argmax keeps it
-                cost = phi[..., None, 0] * block[:, 0]
-                for j in range(1, model.dim):
-                    cost += phi[..., None, j] * block[:, j]
-                if best is None:
-                    best, chosen[...] = cost, phi[..., None, :]
-                else:
-                    better = cost < best
-                    np.copyto(best, cost, where=better)
-                    np.copyto(chosen, phi[..., None, :], where=better[..., None])
-        return out
+    def table(xc, y, weights):
+        phis = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
+        constant = [np.einsum("mq,mqd->md", weights, phi) for phi in phis]
+        return np.concatenate([np.stack(constant, axis=1), bang_bang_average(phis, thetas, weights)], axis=1)
 
     if model.potential is not None:
-        return gibbs_average(model, x, velocities)
+        return gibbs_average(model, x, table, weighted=True)
     # no Gibbs density (a drift that is not a gradient): average against the discrete
     # invariant measure of the fast generator instead (SPEC section 3, route 3)
     from ..solvers.invariant import invariant_measure
     out = []
     for xi in x:
         mu = invariant_measure(model, xi)
-        nodes = mu.grid.nodes().reshape(-1, model.dim)
-        values = velocities(xi[None, :], nodes)
-        out.append(np.einsum("q,q...->...", mu.pi.ravel(), values))
+        nodes = mu.grid.nodes().reshape(1, -1, model.dim)
+        out.append(table(xi[None, None, :], nodes, mu.pi.reshape(1, -1))[0])
     return np.array(out)
+
+
+def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sum_q w_q phi(x, y_q, u*(y_q, theta)) for every direction theta: shape (m, t, d).
+
+    ``phis`` holds phi(x, y_q, u) for each control value u, each of shape (m, q, d); u* maximises
+    the payoff -phi . theta.  Payoffs within TIE times the node's largest |phi| of the largest
+    payoff are tied, and the
+    node's weight is split evenly among the tied controls: a node on the hyperplane where the
+    bang-bang control switches (for deep relaxation (y - x) . theta = 0) lies on the kink of
+    the integrand, and splitting keeps the table symmetric and independent of rounding.  The
+    work is in matrix products (payoffs for all directions at once, then the sums over q)."""
+    m, q, d = phis[0].shape
+    out = np.zeros((m, len(thetas), d))
+    if not len(thetas):
+        return out
+    rows = max(1, TIE_BLOCK // (q * len(thetas)))                 # bounds the (u, m, q, t) temporaries
+    for start in range(0, m, rows):
+        part = slice(start, start + rows)
+        scale = np.max([np.linalg.norm(phi[part], axis=-1) for phi in phis], axis=0)[..., None]
+        pieces = _two_controls if len(phis) == 2 else _any_controls
+        for share, phi in pieces([phi[part] for phi in phis], thetas, weights[part], TIE * scale):
+            if share is None:                                     # the whole weight, every direction
+                out[part] += np.einsum("mq,mqd->md", weights[part], phi)[:, None, :]
+            else:
+                out[part] += np.matmul(np.swapaxes(share, 1, 2), phi)
+    return out
+
+
+def _any_controls(phis, thetas, weights, tolerance):
+    """(w_q times the share of control u at node q for each direction, phi_u) for every u
+    (a share None: the whole weight w_q in every direction)."""
+    payoffs = np.stack([-(phi @ thetas.T) for phi in phis])                   # (u, m, q, t)
+    tied = payoffs >= payoffs.max(axis=0) - tolerance
+    share = weights[..., None] / tied.sum(axis=0)
+    return [(np.where(chosen, share, 0.0), phi) for chosen, phi in zip(tied, phis)]
+
+
+def _two_controls(phis, thetas, weights, tolerance):
+    """The same for two control values, in fewer passes: the share of the second is 1, 1/2 or 0
+    as it pays more, as much (within the tolerance) or less than the first, and
+    w phi_0 + s w (phi_1 - phi_0) sums the two."""
+    first, second = phis
+    step = second - first
+    gain = -(step @ thetas.T)                                                  # payoff of 1 minus payoff of 0
+    share = (gain > tolerance) + 0.5 * (np.abs(gain) <= tolerance)
+    share *= weights[..., None]
+    return [(None, first), (share, step)]
+
+
+#: Payoffs -phi . theta closer than this times the node's largest |phi| count as tied.
+TIE = 1e-12
+#: Payoffs evaluated at once (nodes x directions x controls' share): about 64 MB of floats.
+TIE_BLOCK = 2**23

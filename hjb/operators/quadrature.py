@@ -65,12 +65,15 @@ def frame_along(direction: np.ndarray) -> np.ndarray:
     return np.eye(d)[None] - 2.0 * np.divide(outer, vv, out=np.zeros_like(outer), where=vv > 1e-30)
 
 
-def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None):
+def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None, weighted: bool = False):
     """E_{mu_x}[ integrand ] for every row of x.
 
     ``integrand(x, y, *args)`` receives x of shape (m, 1, d), y of shape
     (m, q, d) and each row argument reshaped to (m, 1, ...); it returns
-    (m, q, ...).  The result has shape (n, ...).  ``align`` (n, d), if given,
+    (m, q, ...).  The result has shape (n, ...).  With ``weighted``, it is
+    called as ``integrand(x, y, w, *args)`` with the normalised weights w of
+    shape (m, q) and returns the averages (m, ...) itself (to contract over q
+    without holding every node's value).  ``align`` (n, d), if given,
     rotates each row's rule so that its first axis points along that vector
     (the window then becomes a cube circumscribing the original box).
     """
@@ -98,8 +101,10 @@ def gibbs_average(model: TwoScaleModel, x, integrand, *row_args, align=None):
         w = np.exp(log_rho)
         w /= np.sum(w, axis=1, keepdims=True)
         args = [np.asarray(a)[sl].reshape((-1, 1) + np.shape(a)[1:]) for a in row_args]
-        vals = integrand(xc, y, *args)
-        out.append(np.einsum("mq,mq...->m...", w, vals))
+        if weighted:
+            out.append(integrand(xc, y, w, *args))
+        else:
+            out.append(np.einsum("mq,mq...->m...", w, integrand(xc, y, *args)))
     out = np.concatenate(out, axis=0)
     check_finite(out.reshape(len(out), -1).sum(axis=-1), "Gibbs quadrature: the average", 0, {"point": np.arange(len(out))})
     return out

@@ -24,10 +24,10 @@ import numpy as np
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..hbar.velocities import averaged_velocities, unit_directions
+from ..hbar.velocities import TIE_BLOCK, averaged_velocities, unit_directions
 from ..limits import CSR_ENTRY, SLACK, check_memory
 from ..model import TwoScaleModel
-from ..operators.quadrature import chunk_size
+from ..operators.quadrature import MAX_NODES, chunk_size
 from ..operators.filtered import filtered, interior_mask, ssp_rk3, weno_derivatives
 from ..operators.transport import CharacteristicTransport
 from .invariant import default_size, memory_estimate as invariant_memory
@@ -285,10 +285,12 @@ def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
         size = max(default_size(model, x) for x in coarse_sample(grid, 3))
         averages = invariant_memory(size, d) / SLACK + 8.0 * size * (2 * m * d + d + 4)
     else:
-        P, chunks = chunk_size(model, coarse_sample(grid), n)
-        averages = 8.0 * P * (d * m * (2 + (chunks > 1))       # the candidates, stacked; the last chunk's
-                              + 2 * d + 2                      # nodes y, their offsets; log-weights, weights
-                              + (3 * d + 1 if extended else d + 1))  # phi and the bang-bang selection
+        P, _ = chunk_size(model, coarse_sample(grid), n)
+        u = len(model.control_values)
+        B = min(P * (m - u), max(TIE_BLOCK, MAX_NODES * (m - u)))   # bang_bang_average's block
+        averages = (8.0 * P * (2 * d + 2                       # nodes y, offsets; log-weights, weights
+                               + max(3 * d + 3, u * d + d))    # the potential's temporaries, or phi
+                    + (B * (8.0 * (u + 4) + u) if extended else 0.0))  # payoffs, share, temporaries; ties
     averages += 16.0 * n * m * d                               # the averages per node, then concatenated
     march = n * (8.0 * m * d                                   # the velocity table
                  + m * (CSR_ENTRY * 2**d + 4)                  # an interpolation matrix per candidate

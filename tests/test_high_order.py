@@ -206,8 +206,8 @@ def test_the_velocity_table_splits_ties_and_otherwise_is_the_per_direction_one(l
     * the whole velocity agrees to rounding in the directions with no node on their switching
       line (y - x) . theta = 0 of the rule centred at x (all but the two diagonals);
     * at the centre of a quadratic loss (mu_x symmetric about x) the velocity of a diagonal is
-      parallel to it, as it must be; the reference, whose ties fall by rounding, is off by
-      up to 1e-2 there."""
+      parallel to it, as it must be (the reference, whose ties fall as rounding has it, was
+      off by up to 7.7e-3 there on this machine)."""
     from hjb.hbar.velocities import averaged_velocities, unit_directions
     from hjb.operators.quadrature import gibbs_average
     model = hjb.DeepRelaxation(hjb.make_loss(dim=2, **loss), gamma=5.0)
@@ -231,8 +231,6 @@ def test_the_velocity_table_splits_ties_and_otherwise_is_the_per_direction_one(l
     if loss["name"] == "quadratic":
         across = np.einsum("td,td->t", table[0, 2:][diagonal], thetas[diagonal][:, ::-1] * [1, -1])
         assert np.max(np.abs(across)) <= 1e-13 * scale
-        stale = np.einsum("td,td->t", reference[0, 2:][diagonal], thetas[diagonal][:, ::-1] * [1, -1])
-        assert np.max(np.abs(stale)) > 1e-4 * scale          # the reference's rounding-decided ties
 
 
 def test_the_two_control_shortcut_is_the_general_selection():

@@ -131,12 +131,18 @@ def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray) -> np
 
 
 def _any_controls(phis, thetas, weights, tolerance):
-    """(w_q times the share of control u at node q for each direction, phi_u) for every u
-    (a share None: the whole weight w_q in every direction)."""
-    payoffs = np.stack([-(phi @ thetas.T) for phi in phis])                   # (u, m, q, t)
+    """(w_q times the share of control u at node q for each direction, phi_u) for every u, one
+    at a time (a share None: the whole weight w_q in every direction)."""
+    m, q, _ = phis[0].shape
+    payoffs = np.empty((len(phis), m, q, len(thetas)))                       # (u, m, q, t)
+    for payoff, phi in zip(payoffs, phis):
+        np.matmul(phi, -thetas.T, out=payoff)
     tied = payoffs >= payoffs.max(axis=0) - tolerance
-    share = weights[..., None] / tied.sum(axis=0)
-    return [(np.where(chosen, share, 0.0), phi) for chosen, phi in zip(tied, phis)]
+    del payoffs
+    # a NaN payoff ties with nothing: its node's share is then NaN times 0, caught downstream
+    share = weights[..., None] / np.maximum(tied.sum(axis=0), 1)
+    for chosen, phi in zip(tied, phis):
+        yield np.where(chosen, share, 0.0), phi
 
 
 def _two_controls(phis, thetas, weights, tolerance):
@@ -153,5 +159,6 @@ def _two_controls(phis, thetas, weights, tolerance):
 
 #: Payoffs -phi . theta closer than this times the node's largest |phi| count as tied.
 TIE = 1e-12
-#: Payoffs evaluated at once (nodes x directions x controls' share): about 64 MB of floats.
+#: Node-directions handled at once: the general path holds about u + 3 arrays of this many
+#: floats (64 MB each), the two-control one about 3.
 TIE_BLOCK = 2**23

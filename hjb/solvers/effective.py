@@ -290,7 +290,7 @@ def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
         B = min(P * (m - u), max(TIE_BLOCK, MAX_NODES * (m - u)))   # bang_bang_average's block
         averages = (8.0 * P * (2 * d + 2                       # nodes y, offsets; log-weights, weights
                                + max(3 * d + 3, u * d + d))    # the potential's temporaries, or phi
-                    + (B * (8.0 * (u + 4) + u) if extended else 0.0))  # payoffs, share, temporaries; ties
+                    + (B * (8.0 * (u + 4) + u) if extended else 0.0))  # payoffs, share, max, where; ties
     averages += 16.0 * n * m * d                               # the averages per node, then concatenated
     march = n * (8.0 * m * d                                   # the velocity table
                  + m * (CSR_ENTRY * 2**d + 4)                  # an interpolation matrix per candidate

@@ -61,21 +61,14 @@ def main(argv=None):
 def velocity_table_d2(points):
     """Seconds per x-node of the d = 2 velocity table, shared evaluation against per direction."""
     from hjb.hbar.velocities import unit_directions
-    from hjb.operators.quadrature import gibbs_average
+    from hjb.reference.velocities import per_direction_velocities
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, wide_center=[-1.5, 0.0],
                                              narrow_center=[1.5, 0.0]), gamma=5.0)
     x = np.random.default_rng(0).uniform(-2.0, 2.0, size=(points, 2))
     thetas = unit_directions(2, 4)
 
-    def per_direction(xc, y):                    # the table before issue 13
-        out = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
-        for theta in thetas:
-            u_star = model.active_control(xc, y, theta)[..., None]
-            out.append(sum(np.where(u_star == u, model.phi(xc, y, u), 0.0) for u in model.control_values))
-        return np.stack(out, axis=-2)
-
     start = time.perf_counter()
-    before = gibbs_average(model, x, per_direction)
+    before = per_direction_velocities(model, x)      # the table before issue 13
     before_s = time.perf_counter() - start
     start = time.perf_counter()
     after = hjb.averaged_velocities(model, x)

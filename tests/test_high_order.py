@@ -209,19 +209,11 @@ def test_the_velocity_table_splits_ties_and_otherwise_is_the_per_direction_one(l
       parallel to it, as it must be (the reference, whose ties fall as rounding has it, was
       off by up to 7.7e-3 there on this machine)."""
     from hjb.hbar.velocities import averaged_velocities, unit_directions
-    from hjb.operators.quadrature import gibbs_average
+    from hjb.reference.velocities import per_direction_velocities
     model = hjb.DeepRelaxation(hjb.make_loss(dim=2, **loss), gamma=5.0)
     x = np.array([[0.5, -0.25], [0.0, 0.0], [1.5, 0.0], [-1.0, 2.0]])
     thetas = unit_directions(2, 4)
-
-    def per_direction(xc, y):
-        out = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
-        for theta in thetas:
-            u_star = model.active_control(xc, y, theta)[..., None]
-            out.append(sum(np.where(u_star == u, model.phi(xc, y, u), 0.0) for u in model.control_values))
-        return np.stack(out, axis=-2)
-
-    table, reference = averaged_velocities(model, x), gibbs_average(model, x, per_direction)
+    table, reference = averaged_velocities(model, x), per_direction_velocities(model, x)
     scale = np.max(np.abs(reference))
     np.testing.assert_allclose(table[:, :2], reference[:, :2], rtol=0, atol=1e-13 * scale)   # u = 0, 1
     along = lambda v: np.einsum("ntd,td->nt", v[:, 2:], thetas)                                # noqa: E731
@@ -248,14 +240,11 @@ def test_the_two_control_shortcut_is_the_general_selection():
     weights /= weights.sum(axis=1, keepdims=True)
     tolerance = 1e-12 * np.maximum(np.linalg.norm(first, axis=-1), np.linalg.norm(second, axis=-1))[..., None]
 
-    def total(pieces):
-        out = np.zeros((3, len(thetas), 2))
-        for share, phi in pieces:
-            out += (np.einsum("mq,mqd->md", weights, phi)[:, None, :] if share is None
-                    else np.einsum("mqt,mqd->mtd", share, phi))
-        return out
+    def total(pieces, base=0.0):
+        return base + sum(np.einsum("mqt,mqd->mtd", share, phi) for share, phi in pieces)
 
-    shortcut = total(velocities._two_controls([first, second], thetas, weights, tolerance))
+    whole_first = np.einsum("mq,mqd->md", weights, first)[:, None, :]
+    shortcut = total(velocities._two_controls([first, second], thetas, weights, tolerance), whole_first)
     general = total(velocities._any_controls([first, second], thetas, weights, tolerance))
     np.testing.assert_allclose(shortcut, general, rtol=0, atol=1e-14)
     tied = np.einsum("qd,d->q", second[0, :10] - first[0, :10], thetas[0])

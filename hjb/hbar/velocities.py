@@ -87,8 +87,8 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
 
     def table(xc, y, weights):
         phis = [np.broadcast_to(model.phi(xc, y, u), y.shape) for u in model.control_values]
-        constant = [np.einsum("mq,mqd->md", weights, phi) for phi in phis]
-        return np.concatenate([np.stack(constant, axis=1), bang_bang_average(phis, thetas, weights)], axis=1)
+        constant = np.stack([np.einsum("mq,mqd->md", weights, phi) for phi in phis], axis=1)
+        return np.concatenate([constant, bang_bang_average(phis, thetas, weights, constant)], axis=1)
 
     if model.potential is not None:
         return gibbs_average(model, x, table, weighted=True)
@@ -103,12 +103,12 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
     return np.array(out)
 
 
-def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:
     """sum_q w_q phi(x, y_q, u*(y_q, theta)) for every direction theta: shape (m, t, d).
 
-    ``phis`` holds phi(x, y_q, u) for each control value u, each of shape (m, q, d); u* maximises
-    the payoff -phi . theta.  Payoffs within TIE times the node's largest |phi| of the largest
-    payoff are tied, and the
+    ``phis`` holds phi(x, y_q, u) for each control value u, each of shape (m, q, d), and
+    ``means`` their averages sum_q w_q phi (m, u, d); u* maximises the payoff -phi . theta.
+    Payoffs within TIE times the node's largest |phi| of the largest payoff are tied, and the
     node's weight is split evenly among the tied controls: a node on the hyperplane where the
     bang-bang control switches (for deep relaxation (y - x) . theta = 0) lies on the kink of
     the integrand, and splitting keeps the table symmetric and independent of rounding.  The
@@ -117,22 +117,23 @@ def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray) -> np
     out = np.zeros((m, len(thetas), d))
     if not len(thetas):
         return out
+    two = len(phis) == 2
     rows = max(1, TIE_BLOCK // (q * len(thetas)))                 # bounds the (u, m, q, t) temporaries
     for start in range(0, m, rows):
         part = slice(start, start + rows)
         scale = np.max([np.linalg.norm(phi[part], axis=-1) for phi in phis], axis=0)[..., None]
-        pieces = _two_controls if len(phis) == 2 else _any_controls
-        for share, phi in pieces([phi[part] for phi in phis], thetas, weights[part], TIE * scale):
-            if share is None:                                     # the whole weight, every direction
-                out[part] += np.einsum("mq,mqd->md", weights[part], phi)[:, None, :]
-            else:
-                out[part] += np.matmul(np.swapaxes(share, 1, 2), phi)
+        pieces = (_two_controls if two else _any_controls)([phi[part] for phi in phis], thetas, weights[part],
+                                                            TIE * scale)
+        if two:                                                   # the first control's whole weight
+            out[part] += means[part, :1]
+        for share, phi in pieces:
+            out[part] += np.matmul(np.swapaxes(share, 1, 2), phi)
     return out
 
 
 def _any_controls(phis, thetas, weights, tolerance):
     """(w_q times the share of control u at node q for each direction, phi_u) for every u, one
-    at a time (a share None: the whole weight w_q in every direction)."""
+    at a time."""
     m, q, _ = phis[0].shape
     payoffs = np.empty((len(phis), m, q, len(thetas)))                       # (u, m, q, t)
     for payoff, phi in zip(payoffs, phis):
@@ -146,15 +147,16 @@ def _any_controls(phis, thetas, weights, tolerance):
 
 
 def _two_controls(phis, thetas, weights, tolerance):
-    """The same for two control values, in fewer passes: the share of the second is 1, 1/2 or 0
-    as it pays more, as much (within the tolerance) or less than the first, and
-    w phi_0 + s w (phi_1 - phi_0) sums the two."""
+    """For two control values, in fewer passes: the share s of the second is 1, 1/2 or 0 as it
+    pays more, as much (within the tolerance) or less than the first.  Returns the one piece
+    (w s, phi_1 - phi_0); with the first control's whole weight w phi_0, which the caller adds,
+    it sums to w ((1 - s) phi_0 + s phi_1)."""
     first, second = phis
     step = second - first
     gain = -(step @ thetas.T)                                                  # payoff of 1 minus payoff of 0
     share = (gain > tolerance) + 0.5 * (np.abs(gain) <= tolerance)
     share *= weights[..., None]
-    return [(None, first), (share, step)]
+    return [(share, step)]
 
 
 #: Payoffs -phi . theta closer than this times the node's largest |phi| count as tied.

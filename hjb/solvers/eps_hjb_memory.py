@@ -25,12 +25,12 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
     the march (calibrated against measured peak RSS by scripts/bench_memory.py).
 
-    Per node of the product grid, with n_c control values of which n_u move x.  With one y-axis the fast matrix is
+    Per node of the product grid, with n_c control values of which n_u move x (only those get
+    interpolation matrices: :func:`moving_controls`).  With one y-axis the fast matrix is
     tridiagonal (LAPACK's O(N) factors, :mod:`hjb.operators.fast_solve`); otherwise it is
     block diagonal, one block per x-node, factorised block by block with F entries of L + U
     a row (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large, else by one
-    SuperLU of the whole (:func:`hjb.limits.colamd_fill`).  Only the n_u controls that move x
-    get interpolation matrices (:func:`moving_controls`)."""
+    SuperLU of the whole (:func:`hjb.limits.colamd_fill`)."""
     d, size, n_u = model.dim, x_grid.size * y_grid.size, moving_controls(model, x_grid, y_grid)
     n_c = len(model.control_values)
     tridiagonal = y_grid.dim == 1

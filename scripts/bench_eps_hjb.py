@@ -6,10 +6,13 @@ v(0, 0.5) (the semi-analytic reachable-interval value; the eps-error at 1e-4 is 
 the grid error).  Each configuration runs as its own process, so that its time is the
 whole-process time (import, set-up and solve) and its peak resident memory its own.
 
-Rows: the default (cubic interpolation filtered against linear, Courant 10) on refined
-grids, the monotone linear scheme at the same Courant number, and the straightforward
-scheme, Courant 1 with linear interpolation (the explicit upwind difference in x),
-whose time at 401^2 is the yardstick: times are printed as ratios to it.  A second
+Rows: the default (cubic interpolation filtered against linear, the corrected splitting,
+Courant 20) on refined grids, the same with plain Lie splitting at Courant 10 (the default
+before the averaging correction), the monotone linear scheme at Courant 10, and the
+straightforward scheme, Courant 1 with linear interpolation (the explicit upwind difference
+in x), whose time at 401^2 is the yardstick: times are printed as ratios to it.  Two rows
+repeat the default at the finest grid and the yardstick with the numba kernel of the
+y-solve switched off (HJB_NUMBA=0: the numpy path).  A second
 table checks that the cost does not depend on eps.  With --d2, a third table runs the same
 problem in d = 2 (wide_narrow with both wells on the diagonal, 25^4 and 41^4; 23^4 with
 --quick, the smallest whose blocks are factorised one by one) with the y-blocks factorised block by block (the default) and with one
@@ -33,27 +36,28 @@ import numpy as np
 import hjb
 warnings.simplefilter("ignore", hjb.AssumptionWarning)
 n, interpolation, courant, eps = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-d, whole = int(sys.argv[5]), sys.argv[6] == "whole"
+d, whole, splitting = int(sys.argv[5]), sys.argv[6] == "whole", sys.argv[7]
 if whole:                      # the factorisation before issue 13: one SuperLU, COLAMD ordering
-    import hjb.solvers.eps_hjb as eps_hjb
     from hjb.operators.fast_solve import SparseLUFactors
-    eps_hjb.factorize = lambda matrix, blocks=1: SparseLUFactors.of(matrix)
+    import hjb.solvers.eps_hjb_step as eps_hjb_step
+    eps_hjb_step.factorize = lambda matrix, blocks=1, solves=1: SparseLUFactors.of(matrix)
 model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=d), gamma=5.0)
 gx, gy = hjb.Grid.box([-5] * d, [5] * d, [n] * d), hjb.Grid.box([-5] * d, [5] * d, [n] * d, name="y")
 start = time.perf_counter()
-sol = hjb.solve_eps_hjb(model, gx, gy, 0.5, eps, courant=courant, interpolation=interpolation)
+sol = hjb.solve_eps_hjb(model, gx, gy, 0.5, eps, courant=courant, interpolation=interpolation, splitting=splitting)
 solve = time.perf_counter() - start
 print(json.dumps({"value": float(sol.value[gx.locate([0.5] * d) + gy.locate([0.5] * d)]), "steps": sol.steps, "solve": solve,
                   "nodes": gx.size * gy.size, "peak": open("/proc/self/status").read().split("VmHWM:")[1].split()[0]}))
 """
 
 
-def run(n, interpolation, courant, eps=1e-4, d=1, y_solve="blocks"):
+def run(n, interpolation, courant, eps=1e-4, d=1, y_solve="blocks", splitting=None, numba=True):
     """(result of the child, whole-process seconds, peak RSS MiB)."""
+    splitting = splitting or ("corrected" if interpolation == "cubic" else "lie")
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(n), interpolation, str(courant), str(eps), str(d),
-                              y_solve],
-                             stdout=subprocess.PIPE, text=True)
+                              y_solve, splitting],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "HJB_NUMBA": "1" if numba else "0"})
     out = child.stdout.read()
     _, status, _ = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -73,12 +77,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     base = 101 if args.quick else 401
     sizes = [51, 101] if args.quick else [201, 401, 801] + ([1601] if args.fine else [])
-    configs = [("straightforward: linear, Courant 1", base, "linear", 1.0)]
-    configs += [("linear, Courant 10", n, "linear", 10.0) for n in sizes[-2:]]
-    configs += [("default: cubic filtered, Courant 10", n, "cubic", 10.0) for n in sizes]
+    configs = [("straightforward: linear, Courant 1", base, "linear", 1.0, {})]
+    configs += [("linear, Courant 10", n, "linear", 10.0, {}) for n in sizes[-2:]]
+    configs += [("cubic filtered, Lie, Courant 10", n, "cubic", 10.0, {"splitting": "lie"}) for n in sizes]
+    configs += [("default: cubic filtered, corrected, Courant 20", n, "cubic", 20.0, {}) for n in sizes]
+    configs += [("default, without numba (HJB_NUMBA=0)", sizes[-1], "cubic", 20.0, {"numba": False})]
+    configs += [("straightforward, without numba", base, "linear", 1.0, {"numba": False})]
 
     # the parent imports numpy only after its children ran (a fork would count its pages)
-    rows = [(label, n) + run(n, interp, courant) for label, n, interp, courant in configs]
+    rows = [(label, n) + run(n, interp, courant, **options) for label, n, interp, courant, options in configs]
     import warnings
 
     import hjb
@@ -97,14 +104,15 @@ def main(argv=None):
 
     flat = Table(["eps", "steps", "error", "solve s", "/ eps = 1"],
                  caption=f"the default scheme at {sizes[1]}^2: the cost does not depend on eps")
-    runs = [(eps,) + run(sizes[1], "cubic", 10.0, eps) for eps in (1.0, 1e-2, 1e-4, 1e-6)]
+    runs = [(eps,) + run(sizes[1], "cubic", 20.0, eps) for eps in (1.0, 1e-2, 1e-4, 1e-6)]
     for eps, result, _, _ in runs:
         flat.add(eps, result["steps"], result["value"] - exact, result["solve"], result["solve"] / runs[0][1]["solve"])
     print()
     print(flat.emit())
     if args.d2:
         print()
-        print(d2_table(args.quick, rows[-1]).emit())
+        finest = next(row for row in rows if row[0].startswith("default:") and row[1] == sizes[-1])
+        print(d2_table(args.quick, finest).emit())
 
 
 def d2_table(quick, finest):
@@ -117,9 +125,9 @@ def d2_table(quick, finest):
                   caption="d = 2: wide_narrow (wells on the diagonal), gamma 5, T 0.5, eps 1e-4, default "
                           "interpolation; ns/node/step over the whole solve, set-up included")
     for n in ([23] if quick else [25, 41]):
-        whole = run(n, "cubic", 10.0, 1e-4, 2, "whole")
+        whole = run(n, "cubic", 20.0, 1e-4, 2, "whole")
         for name, (result, wall, rss) in (("one SuperLU, COLAMD", whole),
-                                          ("block by block, MMD", run(n, "cubic", 10.0, 1e-4, 2, "blocks"))):
+                                          ("block by block, MMD", run(n, "cubic", 20.0, 1e-4, 2, "blocks"))):
             per_node = 1e9 * result["solve"] / (result["nodes"] * result["steps"])
             table.add(f"{n}^4", name, result["steps"], wall, wall / whole[1], per_node, per_node / per_node_1d,
                       rss, rss / whole[2])

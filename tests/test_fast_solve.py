@@ -1,5 +1,6 @@
-"""The factorisations of the implicit fast part (hjb.operators.fast_solve): LAPACK's
-tridiagonal LU where the matrix is tridiagonal (one y-axis), SuperLU block by block where
+"""The factorisations of the implicit fast part (hjb.operators.fast_solve): the batched Thomas
+algorithm where the matrix is tridiagonal by blocks (one y-axis: tests/test_thomas.py), LAPACK's
+tridiagonal LU where it is tridiagonal otherwise, SuperLU block by block where
 the caller says it is block diagonal (two y-axes), SuperLU of the whole otherwise."""
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import hjb
 from hjb.operators.fast_solve import (BlockLUFactors, SparseLUFactors, TridiagonalFactors, bandwidth, factorize,
                                       mmd_fill, uses_blocks)
 from hjb.operators.generator import reflecting_generator
+from hjb.operators.thomas import BatchedTridiagonalFactors
 from hjb.solvers.eps_hjb import EpsHJBStep, product_nodes
 
 
@@ -107,7 +109,10 @@ def test_the_eps_hjb_step_in_d2_factorises_large_blocks_one_by_one():
     assert len(step.implicit.lu.perm_r) == 9 * 21 * 21
 
 
-def test_the_eps_hjb_step_uses_the_tridiagonal_factors(quadratic_model):
+def test_the_eps_hjb_step_uses_the_batched_tridiagonal_factors(quadratic_model):
+    """One y-axis: the x-blocks are tridiagonal, solved all at once (hjb.operators.thomas);
+    LAPACK's factors stay for a tridiagonal matrix the caller does not split into blocks."""
     gx, gy = hjb.Grid.box(-2.0, 2.0, 21), hjb.Grid.box(-2.0, 2.0, 21, name="y")
     step = EpsHJBStep.build(quadratic_model, gx, gy, 1e-3, 0.01)
-    assert isinstance(step.implicit, TridiagonalFactors)
+    assert isinstance(step.implicit, BatchedTridiagonalFactors)
+    assert isinstance(factorize(fast_matrix(quadratic_model, 21, 10.0)), TridiagonalFactors)

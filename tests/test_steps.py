@@ -8,7 +8,7 @@ import hjb
 from hjb.cli import main
 from hjb.limits import limits
 from hjb.operators import fast_solve
-from hjb.solvers import eps_hjb
+from hjb.solvers import eps_hjb_step
 from hjb.solvers.effective import EffectiveStep
 from hjb.solvers.eps_hjb import EpsHJBStep, slow_transport
 from hjb.solvers.viscous import ViscousStep, step_bound
@@ -36,13 +36,14 @@ def test_eps_hjb_step_is_monotone_and_keeps_constants(quadratic_model, dt):
     _monotone_and_constant(step, gx.shape + gy.shape, np.random.default_rng(1), atol=1e-10)
 
 
-@pytest.mark.parametrize("interpolation", ["cubic", "linear"])
-def test_eps_hjb_step_is_the_solver_step(quadratic_model, interpolation):
+@pytest.mark.parametrize("interpolation, splitting", [("cubic", "corrected"), ("cubic", "lie"), ("linear", "lie")])
+def test_eps_hjb_step_is_the_solver_step(quadratic_model, interpolation, splitting):
     """One step of the solver is the named step applied to the terminal data."""
     gx, gy = _grids(21)
-    sol = hjb.solve_eps_hjb(quadratic_model, gx, gy, T=0.1, eps=0.1, dt=0.1, interpolation=interpolation)
+    sol = hjb.solve_eps_hjb(quadratic_model, gx, gy, T=0.1, eps=0.1, dt=0.1, interpolation=interpolation,
+                            splitting=splitting)
     step = EpsHJBStep.build(quadratic_model, gx, gy, 0.1, 0.1, transport=slow_transport(quadratic_model, gx, gy),
-                            interpolation=interpolation)
+                            interpolation=interpolation, splitting=splitting)
     g = np.broadcast_to(quadratic_model.g(gx.nodes()).reshape(gx.shape + (1,)), gx.shape + gy.shape)
     np.testing.assert_array_equal(sol.value, step(g.copy()))
 
@@ -77,7 +78,7 @@ def test_step_limit_is_checked_before_any_factorisation(quadratic_model, monkeyp
 
     monkeypatch.setattr(spla, "splu", refuse)
     monkeypatch.setattr(fast_solve, "factorize", refuse)
-    monkeypatch.setattr(eps_hjb, "factorize", refuse)
+    monkeypatch.setattr(eps_hjb_step, "factorize", refuse)
     gx, gy = _grids(21)
     with limits(max_steps=10), pytest.raises(hjb.InputError, match="needs 100 time steps, more than the limit of 10"):
         hjb.solve_eps_hjb(quadratic_model, gx, gy, T=1.0, eps=0.1, dt=0.01)

@@ -68,11 +68,12 @@ class TridiagonalFactors:
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         from scipy.linalg import lapack
+        rhs = np.asarray(rhs, dtype=float)
         x, info = lapack.dgttrs(self.lower, self.diagonal, self.upper, self.upper2, self.pivots,
-                                np.asarray(rhs, dtype=float).reshape(-1, 1))
+                                np.asfortranarray(rhs.reshape(rhs.shape[0], -1)))
         if info != 0:
             raise np.linalg.LinAlgError(f"tridiagonal solve failed (info {info})")
-        return x[:, 0]
+        return x[:, 0] if rhs.ndim == 1 else x
 
 
 @dataclass
@@ -129,11 +130,12 @@ class BlockLUFactors:
         return cls(factors, size)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        rhs = np.asarray(rhs, dtype=float).reshape(len(self.blocks), self.size)
-        out = np.empty_like(rhs)
+        rhs = np.asarray(rhs, dtype=float)
+        columns = rhs.reshape(len(self.blocks), self.size, -1)
+        out = np.empty_like(columns)
         for k, lu in enumerate(self.blocks):
-            out[k] = lu.solve(rhs[k])
-        return out.ravel()
+            out[k] = lu.solve(columns[k])
+        return out.reshape(rhs.shape)
 
 
 #: Block by block only from this many rows a block: below, one SuperLU of the whole is faster
@@ -147,12 +149,18 @@ def uses_blocks(rows: int, blocks: int) -> bool:
     return blocks > 1 and rows // blocks >= BLOCK_ROWS
 
 
-def factorize(matrix: sp.spmatrix, blocks: int = 1):
-    """Factors of ``matrix`` with a ``solve(rhs) -> solution`` method: LAPACK's tridiagonal LU
-    when the matrix is tridiagonal; SuperLU block by block when the caller says it is
+def factorize(matrix: sp.spmatrix, blocks: int = 1, solves: int = 1):
+    """Factors of ``matrix`` with a ``solve(rhs) -> solution`` method (rhs: (N,) or (N, k)): the
+    batched Thomas algorithm (:mod:`hjb.operators.thomas`) when the matrix is tridiagonal and
+    the caller says it is block diagonal with ``blocks`` > 1 equal blocks (compiled when the
+    ``solves`` ahead repay it); LAPACK's
+    tridiagonal LU when it is tridiagonal otherwise; SuperLU block by block when the caller says it is
     block diagonal with ``blocks`` equal blocks of at least :data:`BLOCK_ROWS` rows; SuperLU
     of the whole otherwise."""
     if bandwidth(matrix) <= 1:
+        if blocks > 1:
+            from .thomas import BatchedTridiagonalFactors
+            return BatchedTridiagonalFactors.of(matrix, blocks, solves=solves)
         return TridiagonalFactors.of(matrix)
     if uses_blocks(matrix.shape[0], blocks):
         return BlockLUFactors.of(matrix, blocks)

@@ -9,7 +9,7 @@ weights along an axis at the offset t of the foot from node i:
 
 Exact for cubics (error O(h^4) a step, O(h^4 / dt) over a run against the O(h^2 / dt) of
 linear interpolation) and rows sum to one, so constants are kept; but some weights are
-negative, so C is not monotone: :class:`hjb.solvers.eps_hjb.EpsHJBStep` uses it only through
+negative, so C is not monotone: :class:`hjb.solvers.eps_hjb_step.EpsHJBStep` uses it only through
 the filter of :mod:`hjb.operators.filtered`, against the linear (monotone) step.
 """
 from __future__ import annotations

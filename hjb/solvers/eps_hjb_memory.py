@@ -6,8 +6,8 @@ import numpy as np
 from ..grid import Grid
 from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
-from ..operators.fast_solve import (BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, TRIDIAGONAL_BYTES_PER_ROW,
-                                    mmd_fill, uses_blocks)
+from ..operators.fast_solve import BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, mmd_fill, uses_blocks
+from ..operators.thomas import BATCHED_BYTES_PER_ROW
 
 
 #: Nodes of each grid at which :func:`moving_controls` evaluates phi (all of them when fewer).
@@ -21,13 +21,14 @@ def moving_controls(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> int:
     return sum(bool(np.any(np.asarray(model.phi(x[:, None], y[None], u)) != 0.0)) for u in model.control_values)
 
 
-def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0) -> float:
+def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0,
+                    splitting: str = "lie") -> float:
     """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
     the march (calibrated against measured peak RSS by scripts/bench_memory.py).
 
     Per node of the product grid, with n_c control values of which n_u move x (only those get
     interpolation matrices: :func:`moving_controls`).  With one y-axis the fast matrix is
-    tridiagonal (LAPACK's O(N) factors, :mod:`hjb.operators.fast_solve`); otherwise it is
+    tridiagonal by blocks (the batched Thomas factors of :mod:`hjb.operators.thomas`); otherwise it is
     block diagonal, one block per x-node, factorised block by block with F entries of L + U
     a row (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large, else by one
     SuperLU of the whole (:func:`hjb.limits.colamd_fill`)."""
@@ -40,7 +41,7 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
              + 2 * (CSR_ENTRY * entries + 4)                  # L and I - (dt/eps) L
              + 24 * 2 * d)                                    # the generator's triplets, left in the heap
     if tridiagonal:
-        factors = TRIDIAGONAL_BYTES_PER_ROW
+        factors = BATCHED_BYTES_PER_ROW
         build = size * (build + 3 * 8 + 2 * 16 * entries + factors)   # diagonals; the bandwidth check's COO
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)
@@ -54,4 +55,7 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
                     + n_u * (CSR_ENTRY * (2**d + 4**d) + 8)   # a linear and a cubic matrix per control
                     + n_c * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
                     + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
+    if splitting == "corrected":             # the averaging correction: delta of each moving control;
+        rows = 1 + d + d * (d + 1) // 2      # V* and delta's moments, solved; u*, the Hessian, the filter
+        march += size * (8 * d * n_u + 2 * 8 * rows + 1 + 4 * 8)
     return SLACK * max(build, march)

@@ -3,7 +3,8 @@
 [solve] keys: ``T``, ``eps`` (sweepable), optional ``dt`` or ``courant`` (dt as a
 multiple of the CFL step of the slow part), ``y_scheme`` (the rates of the fast
 generator), ``interpolation`` ("cubic": filtered against linear, the default, or
-"linear": the monotone reference) and ``snapshots`` (time slices kept, for the
+"linear": the monotone reference), ``splitting`` ("corrected": Lie minus the filtered
+averaging correction, the default with cubic feet; "lie") and ``snapshots`` (time slices kept, for the
 feedback of kind ``sde``).
 """
 from __future__ import annotations
@@ -20,7 +21,8 @@ from ...output.result import Result
 from ...output.summary import value_extremes
 from ...limits import Estimate
 from ...solvers.effective import memory_estimate as effective_memory, solve_effective
-from ...solvers.eps_hjb import DEFAULT_INTERPOLATION, INTERPOLATIONS, memory_estimate, solve_eps_hjb
+from ...solvers.eps_hjb import (DEFAULT_INTERPOLATION, INTERPOLATIONS, SPLITTINGS, default_splitting, memory_estimate,
+                                solve_eps_hjb)
 from ..build import build_grid, build_model, grid_result
 from ..kind import KindSpec
 from ..schema import Key, at_least, one_of, positive, positive_within
@@ -38,12 +40,12 @@ def _y_inside_x(data):
 def run(data, on_step):
     s = data["solve"]
     model, gx, gy = build_model(data), build_grid(data, "x"), build_grid(data, "y")
-    options = {k: s[k] for k in ("dt", "courant") if k in s}
+    options = {k: s[k] for k in ("dt", "courant", "splitting") if k in s}
     sol = solve_eps_hjb(model, gx, gy, s["T"], s["eps"], y_scheme=s["y_scheme"], snapshots=s["snapshots"],
                         on_step=on_step, interpolation=s["interpolation"], **options)
     result = grid_result("eps_hjb", sol.value, [gx, gy],
                          {"eps": sol.eps, "T": sol.T, "dt": sol.dt, "steps": sol.steps,
-                          "interpolation": s["interpolation"]}, long_name="value function V^eps(0, x, y)")
+                          "interpolation": s["interpolation"], "splitting": sol.splitting}, long_name="value function V^eps(0, x, y)")
     if sol.snapshots is not None:
         result.coords["time"] = sol.times
         result.add("snapshots", sol.snapshots, ("time",) + result.dims["value"])
@@ -206,7 +208,8 @@ def memory(data) -> Estimate:
     """The peak of the solve, or (d = 1) of the effective value solved after it, with V^eps held."""
     s = data["solve"]
     model, gx, gy = build_model(data), build_grid(data, "x"), build_grid(data, "y")
-    need = memory_estimate(model, gx, gy, s["snapshots"])
+    splitting = s.get("splitting") or default_splitting(s["interpolation"])
+    need = memory_estimate(model, gx, gy, s["snapshots"], splitting)
     if model.dim == 1 and model.potential is not None:
         need = max(need, 8.0 * gx.size * gy.size * (1 + s["snapshots"]) + effective_memory(model, gx))
     return Estimate(need, f"an eps-HJB grid of {gx.size * gy.size:,} nodes", "grid")
@@ -221,5 +224,6 @@ SPECS = [KindSpec("eps_hjb", datasets=("value",), grids=("x", "y"), check=_y_ins
                       "courant": Key(float, check=positive),
                       "y_scheme": Key(str, default="fitted", check=one_of(*SCHEMES)),
                       "interpolation": Key(str, default=DEFAULT_INTERPOLATION, check=one_of(*INTERPOLATIONS)),
+                      "splitting": Key(str, check=one_of(*SPLITTINGS)),
                       "snapshots": Key(int, default=0, check=at_least(0)),
                   })]

@@ -1,0 +1,188 @@
+"""One backward step of the eps-HJB equation (:class:`EpsHJBStep`), its slow transport and its
+options; :mod:`hjb.solvers.eps_hjb` marches it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError, check_finite
+from ..grid import Grid
+from ..model import TwoScaleModel
+from ..operators.averaging_correction import averaging_correction, moment_products, split_covariance
+from ..operators.fast_solve import factorize
+from ..operators.filtered import filter_function, filtered
+from ..operators.generator import reflecting_generator
+from ..operators.transport import CharacteristicTransport
+
+
+def product_nodes(x_grid: Grid, y_grid: Grid):
+    """x and y at every node of the product grid, each of shape (*x.shape, *y.shape, d)."""
+    d = x_grid.dim
+    xs = x_grid.nodes().reshape(x_grid.shape + (1,) * d + (d,))
+    ys = y_grid.nodes().reshape((1,) * d + y_grid.shape + (d,))
+    full = x_grid.shape + y_grid.shape + (d,)
+    return np.broadcast_to(xs, full), np.broadcast_to(ys, full)
+
+
+def _check_inflow(x_grid: Grid, velocities, x, y):
+    """The x-part needs no boundary condition only if no characteristic leaves the x-box."""
+    for v in velocities:
+        for k, axis in enumerate(x_grid.axes):
+            for end, sign in ((0, -1.0), (axis.points - 1, 1.0)):
+                face = (slice(None),) * k + (end,)
+                out = sign * v[face][..., k] > 1e-12 * (1.0 + np.abs(v[face][..., k]))
+                if np.any(out):
+                    where = np.argwhere(out)[0]
+                    yy = y[face][tuple(where)]
+                    raise InputError("y_grid", f"the slow drift leaves the x-box at {x_grid.coordinate_names[k]} = "
+                                     f"{axis.nodes[end]:g} (y = {np.array2string(yy, precision=3)}): the y-box must "
+                                     "lie inside the x-box so that characteristics point inward")
+
+
+def slow_transport(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> CharacteristicTransport:
+    """The term min_u phi(x, y, u) . D_x V on the product grid (one candidate drift per control value)."""
+    x, y = product_nodes(x_grid, y_grid)
+    velocities = [np.broadcast_to(model.phi(x, y, u), x.shape) for u in model.control_values]
+    for v in velocities:
+        check_finite(np.sum(v, axis=-1), "eps_hjb: slow drift phi", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
+    _check_inflow(x_grid, velocities, x, y)
+    return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.spacings, velocities)
+
+
+@dataclass
+class EpsHJBStep:
+    """One backward step of size dt: V <- (I - (dt/eps) L_y)^{-1} min_u S_u V.
+
+    ``moves`` are the interpolation matrices S_u of the slow transport at step dt,
+    ``implicit`` the LU factors of the fast M-matrix; both are built once by
+    :meth:`build` and reused every step.  With ``interpolation="linear"`` the step is
+    monotone (raising V raises the result) and keeps constants.  With "cubic" each
+    foot value is the filtered one (:mod:`hjb.operators.filtered`),
+
+        S_u V + bound F((C_u V - S_u V) / bound),    bound = FILTER_CONSTANT sqrt(h) dt,
+
+    C_u the cubic interpolation (:mod:`hjb.operators.interpolation`): the cubic value
+    wherever it is within 'bound' of the linear one.  Since the implicit solve is
+    monotone and non-expansive in the max norm, the step stays within 'bound' of the
+    monotone step, a perturbation that vanishes as h -> 0 (T / dt steps of c sqrt(h) dt),
+    so the scheme still converges to the viscosity solution; it keeps constants.  With
+    ``splitting="corrected"`` (cubic only) it then subtracts bound F(A / bound), A the
+    averaging correction (:mod:`hjb.operators.averaging_correction`; u* the control of the
+    smallest filtered foot): within 2 bound of the monotone step, so still convergent.
+    """
+
+    moves: list
+    implicit: object
+    shape: tuple
+    cubic: Optional[list] = None
+    bound: float = 0.0
+    displacements: Optional[list] = None    # per control dt phi, (d, N), or None (phi = 0): the correction's
+    spacings: tuple = ()
+    mixing: float = 0.0                     # dt / eps
+
+    @classmethod
+    def build(cls, model: TwoScaleModel, x_grid: Grid, y_grid: Grid, eps: float, dt: float,
+              y_scheme: str = "fitted", transport: Optional[CharacteristicTransport] = None,
+              interpolation: str = "linear", splitting: str = "lie", steps: int = 1) -> "EpsHJBStep":
+        check_interpolation(interpolation)
+        check_splitting(splitting, interpolation)
+        transport = transport or slow_transport(model, x_grid, y_grid)
+        shape = x_grid.shape + y_grid.shape
+        d = model.dim
+        x, y = product_nodes(x_grid, y_grid)
+        drift = model.b(x, y)
+        check_finite(np.sum(drift, axis=-1), "eps_hjb: fast drift b", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
+        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
+        implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L, blocks=x_grid.size,
+                             solves=steps)
+        if interpolation == "cubic" and min(x_grid.shape) >= 4:
+            bound = FILTER_CONSTANT * np.sqrt(float(np.max(x_grid.spacings))) * dt
+            displacements = None
+            if splitting == "corrected":        # dt phi(x, y, u) of each control, (d, N); None where phi = 0
+                displacements = [dt * np.asarray(v).reshape(-1, d).T if np.any(v) else None
+                                 for v in transport.velocities]
+            return cls(transport.operators(dt), implicit, shape, transport.operators(dt, "cubic"), bound,
+                       displacements, tuple(float(h) for h in x_grid.spacings), dt / eps)
+        return cls(transport.operators(dt), implicit, shape)
+
+    def __call__(self, value: np.ndarray) -> np.ndarray:
+        if self.cubic is None:
+            moved = CharacteristicTransport.apply(self.moves, value)
+            return self.implicit.solve(moved.ravel()).reshape(self.shape)
+        if self.displacements is None:
+            flat, moved = value.ravel(), None
+            for S, C in zip(self.moves, self.cubic):
+                foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
+                moved = foot if moved is None else np.minimum(moved, foot)
+            return self.implicit.solve(moved).reshape(self.shape)
+        return self._corrected(value.ravel())
+
+    def _corrected(self, flat: np.ndarray) -> np.ndarray:
+        """F V* - bound F(A / bound), A the averaging correction (:mod:`hjb.operators.averaging_correction`):
+        V* and the moments of delta = dt phi(x, y, u*) are the rows of one right-hand side, solved at once."""
+        d = len(self.spacings)
+        rows = np.empty((1 + d + d * (d + 1) // 2, flat.size))
+        moved, best = rows[0], np.zeros(flat.size, dtype=np.int8)
+        # u* for the correction: a later control only if better by more than round-off (the
+        # implicit solve's, up to 1e-8 relative), so that ties do not pick displacements at random
+        tie = TIE * max(float(np.max(np.abs(flat))), 1.0)
+        for k, (S, C) in enumerate(zip(self.moves, self.cubic)):
+            foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
+            if k == 0:
+                moved[:] = foot
+            else:
+                best[foot < moved - tie] = k
+                np.minimum(moved, foot, out=moved)
+        displacement = rows[1:1 + d]
+        displacement[:] = 0.0
+        for k, step in enumerate(self.displacements):
+            if step is not None:
+                np.copyto(displacement, step, where=best == k)
+        moment_products(displacement, out=rows[1 + d:])
+        solved = self.implicit.solve(rows.T).T                  # (N, rows) in Fortran order: no copy
+        new = solved[0].reshape(self.shape)
+        covariance = split_covariance(solved[1:1 + d], solved[1 + d:], out=solved[1 + d:])
+        # the Taylor argument needs y mixed within a step (V then hardly depends on y across F's
+        # kernel): weighted by a / (1 + a), a = dt / eps, it fades out as eps grows past dt
+        # (unweighted, it made the hard case unstable at eps = 1, Courant 20)
+        weight = self.mixing / (1.0 + self.mixing)
+        ratio = averaging_correction(new, covariance, self.spacings, weight / self.bound)   # w A / bound
+        return np.subtract(new, self.bound * filter_function(ratio), out=ratio)
+
+
+#: How the slow part interpolates at the feet: "cubic" (filtered against linear: high order
+#: where V is smooth, convergent everywhere) or "linear" (monotone, first order: the reference).
+INTERPOLATIONS = ("cubic", "linear")
+DEFAULT_INTERPOLATION = "cubic"
+#: c in the filter bound c sqrt(h) dt of the cubic interpolation.
+FILTER_CONSTANT = 10.0
+
+
+#: Feet values closer than this (relative to max |V|) count as tied when u* is picked for the
+#: averaging correction (the first control wins).
+TIE = 1e-8
+#: How a step splits the slow and the fast part: "corrected" (Lie, minus the averaging
+#: correction, capped by the filter: needs the cubic filtered feet) or "lie" (plain Lie).
+SPLITTINGS = ("corrected", "lie")
+
+
+def check_splitting(splitting: str, interpolation: str) -> None:
+    if splitting not in SPLITTINGS:
+        raise InputError("splitting", f"unknown splitting {splitting!r}; one of {', '.join(SPLITTINGS)}")
+    if splitting == "corrected" and interpolation != "cubic":
+        raise InputError("splitting", "'corrected' needs interpolation = 'cubic' (its filter caps the correction); "
+                         "the linear scheme is the monotone reference: use splitting = 'lie'")
+
+
+def default_splitting(interpolation: str) -> str:
+    """'corrected' with the cubic filtered feet, 'lie' with the monotone linear ones."""
+    return "corrected" if interpolation == "cubic" else "lie"
+
+
+def check_interpolation(interpolation: str) -> None:
+    if interpolation not in INTERPOLATIONS:
+        raise InputError("interpolation", f"unknown interpolation {interpolation!r}; one of {', '.join(INTERPOLATIONS)}")

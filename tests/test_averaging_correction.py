@@ -10,6 +10,7 @@ from hjb.cli import main
 from hjb.operators.averaging_correction import (averaging_correction, hessian_entry, moment_pairs, moment_products,
                                                 split_covariance)
 from hjb.output.tables import observed_order
+from hjb.solvers import eps_hjb_step
 from hjb.solvers.eps_hjb import EpsHJBStep
 
 
@@ -27,6 +28,24 @@ def test_the_hessian_is_exact_for_quadratics_and_zero_on_the_walls():
                 index[axis] = end
                 walls[tuple(index)] = True
         assert np.all(D[walls] == 0.0)
+
+
+def test_the_correction_in_d2_weighs_the_mixed_term_twice():
+    """A = (1/2)(C_11 Q_11 + 2 C_12 Q_12 + C_22 Q_22) for V = (1/2) x^T Q x with a mixed term,
+    random covariances, at every node off the x-walls (halving the mixed term fails this)."""
+    rng = np.random.default_rng(3)
+    x1, x2, _ = np.meshgrid(np.linspace(-1, 1, 7), np.linspace(-1, 2, 9), np.linspace(0, 1, 4), indexing="ij")
+    Q = np.array([[2.0, -0.8], [-0.8, 0.6]])
+    V = 0.5 * (Q[0, 0] * x1**2 + 2 * Q[0, 1] * x1 * x2 + Q[1, 1] * x2**2)
+    C = rng.normal(size=(3, V.size))
+    A = averaging_correction(V, C, (2.0 / 6, 3.0 / 8), scale=2.0)
+    exact = (0.5 * (C[0] * Q[0, 0] + 2 * C[1] * Q[0, 1] + C[2] * Q[1, 1])).reshape(V.shape)
+    np.testing.assert_allclose(A[1:-1, 1:-1], 2.0 * exact[1:-1, 1:-1], rtol=1e-11, atol=1e-12)
+    # on an x_1-wall only D_22 V is taken (each D_ij is left out on the walls of axes i and j)
+    wall = (0.5 * C[2] * Q[1, 1]).reshape(V.shape)
+    np.testing.assert_allclose(A[0, 1:-1], 2.0 * wall[0, 1:-1], rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(A[1:-1, -1], (C[0] * Q[0, 0]).reshape(V.shape)[1:-1, -1], rtol=1e-11, atol=1e-12)
+    assert np.all(A[0, 0] == 0) and np.all(A[-1, -1] == 0)                # corners: nothing
 
 
 def test_the_correction_of_a_quadratic_is_half_the_covariance_times_its_hessian():
@@ -70,16 +89,21 @@ def steps(quadratic_model):
                                                            ("lie", "cubic", "lie"), ("monotone", "linear", "lie"))}
 
 
-def test_the_corrected_step_stays_within_twice_its_bound_of_the_monotone_step(steps):
+def test_the_corrected_step_stays_within_twice_its_bound_of_the_monotone_step(steps, monkeypatch):
     """What convergence rests on: for any data the filtered feet move the step by at most
-    'bound' and the filtered correction by at most 'bound' more; constants are kept."""
+    'bound' and the filtered correction by at most 'bound' more; constants are kept.  The data
+    are large enough that the cap acts: without it, the step leaves that band."""
     gx, gy, step = steps
     assert step["corrected"].displacements is not None and step["lie"].displacements is None
     rng = np.random.default_rng(9)
     x = np.add.outer(gx.axes[0].nodes, 0 * gy.axes[0].nodes)
-    for V in (rng.normal(size=(41, 41)), np.sign(x), np.abs(x) ** 1.5, x**2):
-        assert np.max(np.abs(step["corrected"](V) - step["monotone"](V))) <= 2 * step["corrected"].bound * (1 + 1e-9)
+    data = [100.0 * V for V in (rng.normal(size=(41, 41)), np.sign(x), np.abs(x) ** 1.5, x**2)]
+    band = 2 * step["corrected"].bound * (1 + 1e-9)
+    for V in data:
+        assert np.max(np.abs(step["corrected"](V) - step["monotone"](V))) <= band
     np.testing.assert_allclose(step["corrected"](np.full((41, 41), -0.7)), -0.7, atol=1e-10)
+    monkeypatch.setattr(eps_hjb_step, "filter_function", lambda ratio: ratio)      # no cap
+    assert max(np.max(np.abs(step["corrected"](V) - step["monotone"](V))) for V in data) > 5 * band
 
 
 def test_the_correction_is_switched_off_when_y_does_not_mix(quadratic_model):
@@ -88,7 +112,7 @@ def test_the_correction_is_switched_off_when_y_does_not_mix(quadratic_model):
     corrected = EpsHJBStep.build(quadratic_model, gx, gy, 1e6, 0.05, interpolation="cubic", splitting="corrected")
     lie = EpsHJBStep.build(quadratic_model, gx, gy, 1e6, 0.05, interpolation="cubic", splitting="lie")
     V = np.add.outer(gx.axes[0].nodes ** 2, 0.1 * gy.axes[0].nodes)
-    assert np.max(np.abs(corrected(V) - lie(V))) < 1e-9
+    assert np.max(np.abs(corrected(V) - lie(V))) < 1e-12         # unweighted: 1.8e-9
 
 
 def test_the_corrected_splitting_has_a_smaller_dt_error(quadratic_model):
@@ -129,15 +153,16 @@ def test_the_hard_case_error_is_cut_at_half_the_steps():
     assert observed_order([0.05, 0.025], errors["corrected"]) >= 0.5
 
 
-@pytest.mark.parametrize("eps", [1.0, 1e-2])
-def test_the_default_stays_bounded_when_y_mixes_slowly(eps):
-    """Larger eps (the correction weighted down): the corrected default at Courant 20 keeps V
-    within the range of g, as the monotone step does (the unweighted correction did not)."""
+@pytest.mark.parametrize("eps", [1.0, 1e-2, 1e-4])
+def test_the_default_keeps_the_maximum_principle(eps):
+    """min g <= V <= max g (no running cost), as for the monotone step: the corrected step is
+    clipped to its data's range (without the clip it went 0.016 below min g at 201^2,
+    eps = 1e-4, at the edge of the region where min g is reached; unweighted, 0.24 at eps = 1)."""
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), gamma=5.0)
     gx, gy = hjb.Grid.box(-5, 5, 201), hjb.Grid.box(-5, 5, 201, name="y")
     g = model.g(gx.nodes())
     V = hjb.solve_eps_hjb(model, gx, gy, 0.5, eps).value
-    assert g.min() - 0.02 <= V.min() and V.max() <= g.max() + 0.02
+    assert g.min() <= V.min() and V.max() <= g.max()
 
 
 def test_an_unknown_or_unfiltered_splitting_is_refused(quadratic_model, refuses):
@@ -157,3 +182,20 @@ def test_the_cli_names_the_splitting_that_needs_cubic_feet(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("hjb: solve.splitting:"), lines
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_the_corrected_splitting_has_a_smaller_dt_error_in_d2():
+    """The same in d = 2 (quadratic loss, well at (0.5, 0), 13^4, eps 1e-7; the mixed term
+    D_12 V and the covariance C_12 take part): against the same scheme at dt = T / 80, the
+    corrected splitting errs at least 3x less (measured 3.2-3.9x)."""
+    model = hjb.DeepRelaxation(hjb.make_loss("quadratic", dim=2, a=1.0, c=[0.5, 0.0]), gamma=2.0)
+    T = 0.5
+    gx = hjb.Grid.box([-2.0] * 2, [2.0] * 2, [13] * 2)
+    gy = hjb.Grid.box([-2.0] * 2, [2.0] * 2, [13] * 2, name="y")
+    nodes = [gx.locate(p) + gy.locate(p) for p in ([0.0, 0.0], [1.0, 0.5], [0.5, -0.5], [-0.5, 0.5])]
+    errors = {}
+    for splitting in ("corrected", "lie"):
+        reference = hjb.solve_eps_hjb(model, gx, gy, T, 1e-7, dt=T / 80, splitting=splitting).value
+        values = [hjb.solve_eps_hjb(model, gx, gy, T, 1e-7, dt=T / n, splitting=splitting).value for n in (10, 20)]
+        errors[splitting] = [max(abs(V[i] - reference[i]) for i in nodes) for V in values]
+    assert all(c < lie / 3 for c, lie in zip(errors["corrected"], errors["lie"]))

@@ -27,7 +27,8 @@ products, solved together with V+'s own right-hand side in one pass over the fac
 (:mod:`hjb.operators.thomas`).  A is not monotone: the step caps it with the filter of
 :mod:`hjb.operators.filtered`, which keeps the scheme convergent.  The correction leaves
 the error first order in dt (the Euler foot of the averaged drift remains) but with a smaller
-constant: 2.3x at the centre of the quadratic case, 18x on the hard case at 801^2.
+constant: 2.3-2.5x in d = 1 and 3-4x in d = 2 on the quadratic case; on the hard case the
+mean error over x in [-3, 3] falls 2.3-2.8x at half the steps.
 """
 from __future__ import annotations
 

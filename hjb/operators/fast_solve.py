@@ -69,6 +69,8 @@ class TridiagonalFactors:
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         from scipy.linalg import lapack
         rhs = np.asarray(rhs, dtype=float)
+        if rhs.size == 0:                # dgttrs with no right-hand side corrupts the heap (scipy 1.17)
+            return np.empty(rhs.shape)
         x, info = lapack.dgttrs(self.lower, self.diagonal, self.upper, self.upper2, self.pivots,
                                 np.asfortranarray(rhs.reshape(rhs.shape[0], -1)))
         if info != 0:

@@ -28,7 +28,7 @@ Two kernels compute the same numbers, bit for bit (tests/test_thomas.py):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -36,7 +36,8 @@ import numpy as np
 #: Bytes a row the factors keep: l, r, c, and their transposed copies for the numpy kernel.
 BATCHED_BYTES_PER_ROW = 6 * 8
 #: The compiled kernel only from this many row-solves (rows x solves ahead): importing numba
-#: and loading the cached kernel takes about 0.3 s, and the kernel saves about 10 ns a row.
+#: and loading the cached kernel takes about 0.55 s and 110 MiB (1.5 s the first time, when
+#: numba compiles it), and the kernel saves about 10 ns a row and right-hand side.
 ACCELERATE_ROW_SOLVES = 3e7
 
 
@@ -51,7 +52,15 @@ def compiled_kernel():
     except ImportError:
         return None
 
-    @numba.njit(cache=True, nogil=True)
+    def compiled(function):
+        # cached on disk beside the module or in the user's cache; where neither can be
+        # written (numba raises at decoration), compiled afresh in each process
+        try:
+            return numba.njit(cache=True, nogil=True)(function)
+        except RuntimeError:
+            return numba.njit(nogil=True)(function)
+
+    @compiled
     def one(lower, reciprocal, ratio, rhs, out):       # one right-hand side: the carry in a register
         _, blocks, size = rhs.shape
         for b in range(blocks):
@@ -64,7 +73,7 @@ def compiled_kernel():
                 carry = out[0, b, i] - ratio[b, i] * carry
                 out[0, b, i] = carry
 
-    @numba.njit(cache=True, nogil=True)
+    @compiled
     def three(lower, reciprocal, ratio, rhs, out):     # three right-hand sides: three carries in registers
         _, blocks, size = rhs.shape
         for b in range(blocks):
@@ -124,7 +133,7 @@ class BatchedTridiagonalFactors:
     reciprocal: np.ndarray      # r_i
     ratio: np.ndarray           # c_i = u_i r_i; c_{size-1} = 0
     accelerated: bool
-    _transposed: tuple = ()     # the factors as (size, blocks), for the numpy kernel
+    _transposed: tuple = field(default=(), init=False, repr=False, compare=False)   # (size, blocks), for numpy
 
     @classmethod
     def of(cls, matrix, blocks: int, accelerate: bool | None = None, solves: int = 1) -> "BatchedTridiagonalFactors":
@@ -142,6 +151,8 @@ class BatchedTridiagonalFactors:
             upper.ravel()[:-1] = matrix.diagonal(1)
             if np.any(lower[:, 0]) or np.any(upper[:, -1]):
                 raise ValueError(f"the matrix couples its {blocks} blocks")
+        elif matrix.diagonal(-1).any() or matrix.diagonal(1).any():     # blocks of one row: diagonal
+            raise ValueError(f"the matrix couples its {blocks} blocks")
         reciprocal, ratio = np.empty(shape), np.zeros(shape)
         reciprocal[:, 0] = 1.0 / diagonal[:, 0]
         for i in range(1, size):                     # vectorised over the blocks
@@ -152,11 +163,14 @@ class BatchedTridiagonalFactors:
         if accelerate is None:
             accelerate = n * solves >= ACCELERATE_ROW_SOLVES and compiled_kernel() is not None
         elif accelerate and compiled_kernel() is None:
-            raise ImportError("the compiled tridiagonal kernel needs numba (pip install hjb[fast])")
+            raise ImportError("the compiled tridiagonal kernel needs numba (pip install hjb[fast]) and "
+                              "HJB_NUMBA not set to 0 (read once, at the first solve)")
         return cls(lower, reciprocal, ratio, bool(accelerate))
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         rhs = np.asarray(rhs, dtype=float)
+        if rhs.size == 0:                                     # no right-hand side
+            return np.empty(rhs.shape)
         blocks, size = self.lower.shape
         stacked = np.ascontiguousarray(rhs.reshape(blocks * size, -1).T).reshape(-1, blocks, size)
         if self.accelerated:

@@ -17,6 +17,7 @@ correction A of :mod:`hjb.operators.averaging_correction`, the numerical diffusi
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -164,6 +165,9 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     steps, dt = plan_steps(T, dt)
     step = EpsHJBStep.build(model, x_grid, y_grid, eps, dt, y_scheme, transport, interpolation, splitting, steps)
     del transport
+    if interpolation == "cubic" and step.cubic is None:
+        warnings.warn(f"the x-grid has fewer than 4 nodes along an axis: no cubic feet, so no averaging "
+                      f"correction (linear feet, Lie splitting, at Courant {courant:g})", RuntimeWarning, stacklevel=2)
 
     d = model.dim
     shape = x_grid.shape + y_grid.shape
@@ -172,4 +176,4 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     check_finite(value, "eps_hjb: terminal cost g", 0, coordinates)
     run = march(step, value, steps, dt, T, "eps_hjb", coordinates, snapshots, on_step)
     return EpsHJBSolution(run.value, x_grid, y_grid, float(eps), float(T), float(dt), steps,
-                          run.times, run.snapshots, splitting)
+                          run.times, run.snapshots, "corrected" if step.displacements is not None else "lie")

@@ -69,10 +69,12 @@ class EpsHJBStep:
     wherever it is within 'bound' of the linear one.  Since the implicit solve is
     monotone and non-expansive in the max norm, the step stays within 'bound' of the
     monotone step, a perturbation that vanishes as h -> 0 (T / dt steps of c sqrt(h) dt),
-    so the scheme still converges to the viscosity solution; it keeps constants.  With
-    ``splitting="corrected"`` (cubic only) it then subtracts bound F(A / bound), A the
+    so the scheme still converges to the viscosity solution; it keeps constants, and its
+    result is clipped to the range [min V, max V] of its data, as the monotone step's is.  With
+    ``splitting="corrected"`` (cubic only) it then subtracts bound F(w A / bound), A the
     averaging correction (:mod:`hjb.operators.averaging_correction`; u* the control of the
-    smallest filtered foot): within 2 bound of the monotone step, so still convergent.
+    smallest filtered foot; w = a / (1 + a), a = dt / eps): within 2 bound of the monotone
+    step, so still convergent.
     """
 
     moves: list
@@ -103,7 +105,7 @@ class EpsHJBStep:
             bound = FILTER_CONSTANT * np.sqrt(float(np.max(x_grid.spacings))) * dt
             displacements = None
             if splitting == "corrected":        # dt phi(x, y, u) of each control, (d, N); None where phi = 0
-                displacements = [dt * np.asarray(v).reshape(-1, d).T if np.any(v) else None
+                displacements = [np.ascontiguousarray(dt * np.asarray(v).reshape(-1, d).T) if np.any(v) else None
                                  for v in transport.velocities]
             return cls(transport.operators(dt), implicit, shape, transport.operators(dt, "cubic"), bound,
                        displacements, tuple(float(h) for h in x_grid.spacings), dt / eps)
@@ -118,7 +120,8 @@ class EpsHJBStep:
             for S, C in zip(self.moves, self.cubic):
                 foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
                 moved = foot if moved is None else np.minimum(moved, foot)
-            return self.implicit.solve(moved).reshape(self.shape)
+            new = self.implicit.solve(moved).reshape(self.shape)
+            return np.clip(new, np.min(flat), np.max(flat), out=new)    # the monotone step's maximum principle
         return self._corrected(value.ravel())
 
     def _corrected(self, flat: np.ndarray) -> np.ndarray:
@@ -126,10 +129,12 @@ class EpsHJBStep:
         V* and the moments of delta = dt phi(x, y, u*) are the rows of one right-hand side, solved at once."""
         d = len(self.spacings)
         rows = np.empty((1 + d + d * (d + 1) // 2, flat.size))
-        moved, best = rows[0], np.zeros(flat.size, dtype=np.int8)
-        # u* for the correction: a later control only if better by more than round-off (the
-        # implicit solve's, up to 1e-8 relative), so that ties do not pick displacements at random
-        tie = TIE * max(float(np.max(np.abs(flat))), 1.0)
+        moved, best = rows[0], np.zeros(flat.size, dtype=np.intp)
+        # u* for the correction: a later control only if lower than the running minimum by more
+        # than TIE max |V| (V carries the implicit solve's round-off, up to 1e-8 relative), so
+        # that feet equal up to round-off do not pick displacements at random across y
+        low, high = float(np.min(flat)), float(np.max(flat))
+        tie = TIE * max(abs(low), abs(high), 1.0)
         for k, (S, C) in enumerate(zip(self.moves, self.cubic)):
             foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
             if k == 0:
@@ -143,15 +148,20 @@ class EpsHJBStep:
             if step is not None:
                 np.copyto(displacement, step, where=best == k)
         moment_products(displacement, out=rows[1 + d:])
-        solved = self.implicit.solve(rows.T).T                  # (N, rows) in Fortran order: no copy
+        solved = self.implicit.solve(rows.T).T                  # the rows, solved together
         new = solved[0].reshape(self.shape)
         covariance = split_covariance(solved[1:1 + d], solved[1 + d:], out=solved[1 + d:])
         # the Taylor argument needs y mixed within a step (V then hardly depends on y across F's
-        # kernel): weighted by a / (1 + a), a = dt / eps, it fades out as eps grows past dt
-        # (unweighted, it made the hard case unstable at eps = 1, Courant 20)
+        # kernel): weighted by a / (1 + a), a = dt / eps, it fades out as eps grows past dt.
+        # Unweighted, where u* jumps in y C stays near delta^2 / 4 however small a is, and the
+        # hard case went 0.24 below min g at eps = 1 (unstable at Courant 20)
         weight = self.mixing / (1.0 + self.mixing)
         ratio = averaging_correction(new, covariance, self.spacings, weight / self.bound)   # w A / bound
-        return np.subtract(new, self.bound * filter_function(ratio), out=ratio)
+        out = np.subtract(new, self.bound * filter_function(ratio), out=ratio)
+        # the maximum principle of the monotone step (no new global extremum): the central
+        # D_xx V over one cell overstates the anti-diffusion at a convex kink (the edge of the
+        # region where min g is reached), where the hard case went 0.009 below min g at 401^2
+        return np.clip(out, low, high, out=out)
 
 
 #: How the slow part interpolates at the feet: "cubic" (filtered against linear: high order

@@ -11,9 +11,10 @@ marched backward in tau = T - t by Lie splitting.  One step of size dt
 L_y is the reflecting monotone generator of :mod:`hjb.operators.generator`, so both halves
 are monotone and keep constants; the implicit matrix is an M-matrix factorised once and
 reused every step, and dt does not depend on eps, so the cost stays flat as eps -> 0.
-With the default (cubic feet, splitting "corrected") the step also subtracts the averaging
-correction A of :mod:`hjb.operators.averaging_correction`, the numerical diffusion
-(dt/2) Cov(phi) D_xx V that the splitting adds when y mixes within a step, capped by the filter.
+With the default (cubic feet, splitting "corrected") the step also corrects what the
+splitting gets wrong when y mixes within a step (:mod:`hjb.operators.averaging_correction`):
+it removes the numerical diffusion (dt/2) Cov(phi) D_xx V and adds the second-order term of
+the averaged characteristic, capped by the filter; the scheme is then second order in dt.
 """
 from __future__ import annotations
 
@@ -77,9 +78,11 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     once).  With linear interpolation both halves are monotone, so the step is too;
     the filtered cubic step stays within c sqrt(h) dt of it, so it converges too, and
     it is far more accurate where V is smooth.  The default splitting also removes
-    the numerical diffusion (dt/2) Cov(phi) D_xx V of the Lie splitting
-    (:mod:`hjb.operators.averaging_correction`), filtered the same way.  dt does
-    not depend on eps and the cost stays flat as eps -> 0.
+    the numerical diffusion (dt/2) Cov(phi) D_xx V of the Lie splitting and adds the
+    second-order term of the averaged characteristic
+    (:mod:`hjb.operators.averaging_correction`), filtered the same way: second order
+    in dt when y mixes within a step.  dt does not depend on eps and the cost stays
+    flat as eps -> 0.
 
     Parameters
     ----------
@@ -112,8 +115,9 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
         At the feet of the characteristics: cubic filtered against linear
         (:class:`EpsHJBStep`), or linear (monotone, first order: the reference).
     splitting : {"corrected", "lie"}, optional
-        "corrected" (the default with cubic feet): Lie's step minus the filtered
-        averaging correction; "lie" (the default, and the only choice, with linear feet).
+        "corrected" (the default with cubic feet): Lie's step with the filtered
+        corrections of :mod:`hjb.operators.averaging_correction`; "lie" (the default,
+        and the only choice, with linear feet).
 
     Returns
     -------
@@ -143,7 +147,7 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     >>> sol.value.shape, sol.steps, sol.dt
     ((81, 81), 20, 0.025)
     >>> round(float(sol.value[gx.locate(1.0) + gy.locate(1.0)]), 4)      # V^eps(0, 1, 1)
-    0.0223
+    0.0226
     """
     if not eps > 0:
         raise InputError("eps", f"must be positive, got {eps:g}")

@@ -3,9 +3,9 @@
 [solve] keys: ``T``, ``eps`` (sweepable), optional ``dt`` or ``courant`` (dt as a
 multiple of the CFL step of the slow part), ``y_scheme`` (the rates of the fast
 generator), ``interpolation`` ("cubic": filtered against linear, the default, or
-"linear": the monotone reference), ``splitting`` ("corrected": Lie minus the filtered
-averaging correction, the default with cubic feet; "lie") and ``snapshots`` (time slices kept, for the
-feedback of kind ``sde``).
+"linear": the monotone reference), ``splitting`` ("corrected": Lie with the filtered
+corrections of hjb.operators.averaging_correction, the default with cubic feet; "lie")
+and ``snapshots`` (time slices kept, for the feedback of kind ``sde``).
 """
 from __future__ import annotations
 

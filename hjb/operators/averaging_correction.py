@@ -32,10 +32,13 @@ differences m across the x-nodes where u* switches).  It needs F of the d compon
 delta and of their d (d + 1) / 2 products, solved together with V+'s own right-hand side in
 one pass over the factors (:mod:`hjb.operators.thomas`); the derivatives are second-order
 central differences.  A - B is not monotone: the step caps it with the filter of
-:mod:`hjb.operators.filtered`, which keeps the scheme convergent.  With both terms the error
-is second order in dt where V is smooth (observed 2.01 in d = 1 and 1.98 in d = 2 on the
-quadratic case, against Lie's 1.0-1.2); on the hard case the mean error over x in [-3, 3]
-falls 2.8x, 4.8x and 7x at 201^2, 401^2, 801^2 in half the steps.
+:mod:`hjb.operators.filtered`, which keeps the scheme convergent.  With both terms the local
+error is O(dt^3 + dt^2 h^2): second order in dt where V is smooth along the characteristics
+(observed 2.0 on smooth cases in d = 1 and 1.98 on the d = 2 quadratic, against Lie's
+1.0-1.2), while errors made at kinks (e.g. the edges of plateaus at local minima of g) stay
+first order, and at fixed h in d = 2 the O(h^2 dt) part of the central differences takes over
+as dt -> 0.  On the hard case the mean error over x in [-3, 3] falls 2.8x, 4.9x and 7.6x at
+201^2, 401^2, 801^2 in half the steps.
 """
 from __future__ import annotations
 
@@ -111,7 +114,8 @@ def gradient_entry(value: np.ndarray, i: int, spacing: float, factor: float = 1.
 def drift_correction(value: np.ndarray, means: np.ndarray, spacings, scale: float = 1.0) -> np.ndarray:
     """scale B, B = (1/2) sum_i ((m . D_x) m_i) D_i V on the product grid, m = F delta ((d, N)):
     the second-order term of the averaged characteristic, which the Euler foot x + m leaves out
-    (second-order central differences, zero on the walls)."""
+    (second-order central differences; a term that needs a derivative across a wall is left out
+    there, so on the walls B is partial in d >= 2, as A is)."""
     d = len(spacings)
     fields = [row.reshape(value.shape) for row in means]
     total = None

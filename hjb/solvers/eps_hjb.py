@@ -14,7 +14,8 @@ reused every step, and dt does not depend on eps, so the cost stays flat as eps 
 With the default (cubic feet, splitting "corrected") the step also corrects what the
 splitting gets wrong when y mixes within a step (:mod:`hjb.operators.averaging_correction`):
 it removes the numerical diffusion (dt/2) Cov(phi) D_xx V and adds the second-order term of
-the averaged characteristic, capped by the filter; the scheme is then second order in dt.
+the averaged characteristic, capped by the filter; the scheme is then second order in dt
+where V is smooth along the characteristics.
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     the numerical diffusion (dt/2) Cov(phi) D_xx V of the Lie splitting and adds the
     second-order term of the averaged characteristic
     (:mod:`hjb.operators.averaging_correction`), filtered the same way: second order
-    in dt when y mixes within a step.  dt does not depend on eps and the cost stays
+    in dt where V is smooth and y mixes within a step.  dt does not depend on eps and the cost stays
     flat as eps -> 0.
 
     Parameters

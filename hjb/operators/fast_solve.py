@@ -30,8 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-#: Bytes a row that each factorisation keeps (hjb.limits-style counts for memory estimates).
-TRIDIAGONAL_BYTES_PER_ROW = 4 * 8 + 4
 #: SuperLU's storage per entry of L + U of a block (supernodal: an 8-byte value, its share of
 #: the row indices and of the dense supernode blocks; measured 21.7 at 41^4 from peak RSS) and
 #: per row (permutations, column pointers).

@@ -115,33 +115,43 @@ class EpsHJBStep:
         if self.cubic is None:
             moved = CharacteristicTransport.apply(self.moves, value)
             return self.implicit.solve(moved.ravel()).reshape(self.shape)
-        if self.displacements is None:
-            flat, moved = value.ravel(), None
-            for S, C in zip(self.moves, self.cubic):
-                foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
-                moved = foot if moved is None else np.minimum(moved, foot)
-            new = self.implicit.solve(moved).reshape(self.shape)
-            return np.clip(new, np.min(flat), np.max(flat), out=new)    # the monotone step's maximum principle
-        return self._corrected(value.ravel())
-
-    def _corrected(self, flat: np.ndarray) -> np.ndarray:
-        """F V* - bound F(w (A - B) / bound) (:mod:`hjb.operators.averaging_correction`):
-        V* and the moments of delta = dt phi(x, y, u*) are the rows of one right-hand side, solved at once."""
-        d = len(self.spacings)
-        rows = np.empty((1 + d + d * (d + 1) // 2, flat.size))
-        moved, best = rows[0], np.zeros(flat.size, dtype=np.intp)
-        # u* for the correction: a later control only if lower than the running minimum by more
-        # than TIE max |V| (V carries the implicit solve's round-off, up to 1e-8 relative), so
-        # that feet equal up to round-off do not pick displacements at random across y
+        flat = value.ravel()
         low, high = float(np.min(flat)), float(np.max(flat))
-        tie = TIE * max(abs(low), abs(high), 1.0)
+        if self.displacements is None:
+            moved = np.empty(flat.size)
+            self._filtered_feet(flat, moved)
+            new = self.implicit.solve(moved).reshape(self.shape)
+        else:
+            new = self._corrected(flat, TIE * max(abs(low), abs(high), 1.0))
+        # the maximum principle of the monotone step (no new global extremum): the filtered
+        # feet and, more, the central D_xx V of the correction over one cell can overshoot at a
+        # convex kink (the edge of the region where min g is reached: the corrected step went
+        # 0.009 below min g at 401^2 on the hard case)
+        return np.clip(new, low, high, out=new)
+
+    def _filtered_feet(self, flat: np.ndarray, moved: np.ndarray, best: Optional[np.ndarray] = None,
+                       tie: float = 0.0) -> None:
+        """min over the controls of the filtered foot values, into ``moved``; with ``best``, the
+        index of the minimising control too (a later control only if lower by more than ``tie``)."""
         for k, (S, C) in enumerate(zip(self.moves, self.cubic)):
             foot = flat if S is None else filtered(S @ flat, C @ flat, self.bound)
             if k == 0:
                 moved[:] = foot
-            else:
+                continue
+            if best is not None:
                 best[foot < moved - tie] = k
-                np.minimum(moved, foot, out=moved)
+            np.minimum(moved, foot, out=moved)
+
+    def _corrected(self, flat: np.ndarray, tie: float) -> np.ndarray:
+        """F V* - bound F(w (A - B) / bound) (:mod:`hjb.operators.averaging_correction`):
+        V* and the moments of delta = dt phi(x, y, u*) are the rows of one right-hand side, solved at once.
+        u* for the correction: a later control only if lower than the running minimum by more
+        than ``tie`` = TIE max |V| (V carries the implicit solve's round-off, up to 1e-8 relative),
+        so that feet equal up to round-off do not pick displacements at random across y."""
+        d = len(self.spacings)
+        rows = np.empty((1 + d + d * (d + 1) // 2, flat.size))
+        best = np.zeros(flat.size, dtype=np.intp)
+        self._filtered_feet(flat, rows[0], best, tie)
         displacement = rows[1:1 + d]
         displacement[:] = 0.0
         for k, step in enumerate(self.displacements):
@@ -159,11 +169,7 @@ class EpsHJBStep:
         weight = self.mixing / (1.0 + self.mixing)
         ratio = averaging_correction(new, covariance, self.spacings, weight / self.bound)   # w A / bound
         ratio -= drift_correction(new, solved[1:1 + d], self.spacings, weight / self.bound)  # - w B / bound
-        out = np.subtract(new, self.bound * filter_function(ratio), out=ratio)
-        # the maximum principle of the monotone step (no new global extremum): the central
-        # D_xx V over one cell overstates the anti-diffusion at a convex kink (the edge of the
-        # region where min g is reached), where the hard case went 0.009 below min g at 401^2
-        return np.clip(out, low, high, out=out)
+        return np.subtract(new, self.bound * filter_function(ratio), out=ratio)
 
 
 #: How the slow part interpolates at the feet: "cubic" (filtered against linear: high order

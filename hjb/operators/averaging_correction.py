@@ -61,6 +61,18 @@ def moment_products(displacement: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def hessian_factor(i: int, j: int, spacings, factor: float = 1.0) -> float:
+    """The number that multiplies the central-difference sum of D_ij (h_i^-2, or (4 h_i h_j)^-1
+    off the diagonal), times ``factor``: one place for it, so that the compiled step
+    (:mod:`hjb.operators.fused_step`) rounds as :func:`hessian_entry` does."""
+    return factor / spacings[i] ** 2 if i == j else factor / (4.0 * spacings[i] * spacings[j])
+
+
+def gradient_factor(spacing: float, factor: float = 1.0) -> float:
+    """The number that multiplies V(x + h) - V(x - h) in ``factor`` D_i V: factor / (2 h)."""
+    return 0.5 * factor / spacing
+
+
 def hessian_entry(value: np.ndarray, i: int, j: int, spacings, factor: float = 1.0) -> np.ndarray:
     """factor D_ij V by central differences along the x-axes i and j (axes 0 .. d - 1 of
     ``value``), second order; zero on the walls of those axes (the correction is left out there)."""
@@ -78,12 +90,12 @@ def hessian_entry(value: np.ndarray, i: int, j: int, spacings, factor: float = 1
         np.add(shifted({i: 1}), shifted({i: -1}), out=target)
         target -= value[inner]
         target -= value[inner]
-        target *= factor / spacings[i] ** 2
+        target *= hessian_factor(i, j, spacings, factor)
     else:
         np.subtract(shifted({i: 1, j: 1}), shifted({i: 1, j: -1}), out=target)
         target -= shifted({i: -1, j: 1})
         target += shifted({i: -1, j: -1})
-        target *= factor / (4.0 * spacings[i] * spacings[j])
+        target *= hessian_factor(i, j, spacings, factor)
     return out
 
 
@@ -107,7 +119,7 @@ def gradient_entry(value: np.ndarray, i: int, spacing: float, factor: float = 1.
     inner = (slice(None),) * i + (slice(1, -1),)
     np.subtract(value[(slice(None),) * i + (slice(2, None),)], value[(slice(None),) * i + (slice(None, -2),)],
                 out=out[inner])
-    out[inner] *= 0.5 * factor / spacing
+    out[inner] *= gradient_factor(spacing, factor)
     return out
 
 

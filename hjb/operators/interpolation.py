@@ -19,6 +19,8 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
+from .foot_cells import corner_offsets, cubic_cell, stencils
+
 
 def cubic_weights(t: np.ndarray) -> list:
     """The four Lagrange weights at offset t from node i (nodes i-1, i, i+1, i+2)."""
@@ -31,24 +33,15 @@ def cubic_foot_interpolation(shape, axes, spacings, velocity: np.ndarray, dt: fl
     row, summing to one); feet outside the box are moved back onto it, as for the linear one
     (:func:`hjb.operators.transport.foot_interpolation`).  Needs 4 nodes along each axis."""
     size = int(np.prod(shape))
-    strides = np.array(np.arange(size).reshape(shape).strides) // np.dtype(int).itemsize
-    position = np.indices(shape)
-    origin = np.arange(size).reshape(shape)
-    weights = []
-    for k, axis in enumerate(axes):
-        n = shape[axis]
-        s = np.clip(position[axis] + velocity[..., k] * dt / spacings[k], 0.0, n - 1.0)
-        i = np.clip(np.floor(s), 1, n - 3).astype(np.int64)
-        origin = origin + (i - 1 - position[axis]) * strides[axis]
-        weights.append(cubic_weights(s - i))
+    origin, offsets = stencils(shape, axes, spacings, velocity, dt, cubic_cell, 1)
+    weights = [cubic_weights(t) for t in offsets]
     # straight into CSR: every row holds 4^len(axes) entries, written corner by corner into
     # preallocated arrays (no COO triplets: a third of the memory at the peak)
     corners = list(itertools.product(range(4), repeat=len(axes)))
     index_type = np.int32 if size < 2**31 else np.int64
     data = np.empty((size, len(corners)))
     indices = np.empty((size, len(corners)), dtype=index_type)
-    for j, corner in enumerate(corners):
-        offset = sum(c * strides[axis] for c, axis in zip(corner, axes))
+    for j, (corner, offset) in enumerate(zip(corners, corner_offsets(shape, axes, 4))):
         indices[:, j] = (origin + offset).ravel()
         data[:, j] = np.prod([weights[k][c] for k, c in enumerate(corner)], axis=0).ravel()
     indptr = np.arange(0, size * len(corners) + 1, len(corners), dtype=index_type)

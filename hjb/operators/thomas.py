@@ -23,42 +23,33 @@ Two kernels compute the same numbers, bit for bit (tests/test_thomas.py):
   5.0 ms for three).  Both evaluate (b - l z) r and z - c x as a product, then a difference,
   then a product, each rounded (numba does not contract them into fused multiply-adds).
   It is used when numba imports, ``HJB_NUMBA`` is not ``0`` and the solves ahead (rows times
-  solves, :data:`ACCELERATE_ROW_SOLVES`) repay numba's import.
+  solves) repay numba's import (:mod:`hjb.operators.accelerator`).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
+from .accelerator import ACCELERATE_ROW_SOLVES, compile_kernel, numba_or_none
+
 #: Bytes a row the factors keep: l, r, c, and their transposed copies for the numpy kernel.
 BATCHED_BYTES_PER_ROW = 6 * 8
-#: The compiled kernel only from this many row-solves (rows x solves ahead): importing numba
-#: and loading the cached kernel takes about 0.55 s and 110 MiB (1.5 s the first time, when
-#: numba compiles it), and the kernel saves about 10 ns a row and right-hand side.
-ACCELERATE_ROW_SOLVES = 3e7
+__all__ = ["ACCELERATE_ROW_SOLVES", "BatchedTridiagonalFactors", "compiled_kernel", "solve_numpy"]
 
 
 @lru_cache(maxsize=1)
 def compiled_kernel():
     """The numba kernel of :func:`solve_numpy`'s recurrences, or None (numba missing or
-    disabled by HJB_NUMBA=0).  Compiled on first use and cached on disk by numba."""
-    if os.environ.get("HJB_NUMBA", "1") == "0":
-        return None
-    try:
-        import numba
-    except ImportError:
+    disabled by HJB_NUMBA=0: :mod:`hjb.operators.accelerator`).  Compiled on first use and
+    cached on disk by numba."""
+    numba = numba_or_none()
+    if numba is None:
         return None
 
     def compiled(function):
-        # cached on disk beside the module or in the user's cache; where neither can be
-        # written (numba raises at decoration), compiled afresh in each process
-        try:
-            return numba.njit(cache=True, nogil=True)(function)
-        except RuntimeError:
-            return numba.njit(nogil=True)(function)
+        return compile_kernel(numba, function)
 
     @compiled
     def one(lower, reciprocal, ratio, rhs, out):       # one right-hand side: the carry in a register

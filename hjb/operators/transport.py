@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .foot_cells import corner_offsets, foot_cells, linear_cell, stencils
+
 
 def foot_interpolation(shape, axes, spacings, velocity: np.ndarray, dt: float) -> sp.csr_matrix:
     """Sparse S with (S V)(z) = V(z + velocity(z) dt), multilinear along ``axes``.
@@ -28,20 +30,9 @@ def foot_interpolation(shape, axes, spacings, velocity: np.ndarray, dt: float) -
     summing to one.
     """
     size = int(np.prod(shape))
-    strides = np.array(np.arange(size).reshape(shape).strides) // np.dtype(int).itemsize
-    position = np.indices(shape)
-    base = np.arange(size).reshape(shape)
-    lower_idx, theta = [], []
-    for k, axis in enumerate(axes):
-        n = shape[axis]
-        s = np.clip(position[axis] + velocity[..., k] * dt / spacings[k], 0.0, n - 1.0)
-        i = np.minimum(np.floor(s), n - 2).astype(np.int64)
-        lower_idx.append(i - position[axis])
-        theta.append(s - i)
-    origin = base + sum(shift * strides[axis] for shift, axis in zip(lower_idx, axes))
+    origin, theta = stencils(shape, axes, spacings, velocity, dt, linear_cell, 0)
     cols, vals = [], []
-    for corner in itertools.product((0, 1), repeat=len(axes)):
-        offset = sum(c * strides[axis] for c, axis in zip(corner, axes))
+    for corner, offset in zip(itertools.product((0, 1), repeat=len(axes)), corner_offsets(shape, axes, 2)):
         weight = np.prod([t if c else 1.0 - t for c, t in zip(corner, theta)], axis=0)
         cols.append((origin + offset).ravel())
         vals.append(weight.ravel())
@@ -73,6 +64,12 @@ class CharacteristicTransport:
         else:
             foot = foot_interpolation
         return [None if not np.any(v) else foot(self.shape, self.axes, self.spacings, v, dt)
+                for v in self.velocities]
+
+    def cells(self, dt: float) -> list:
+        """The cells of the feet of each candidate drift (None for a zero drift), for the
+        compiled step (:mod:`hjb.operators.foot_cells`)."""
+        return [None if not np.any(v) else foot_cells(self.shape, self.axes, self.spacings, v, dt)
                 for v in self.velocities]
 
     @staticmethod

@@ -163,7 +163,7 @@ def solve_eps_hjb(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, T: float, ep
     if not courant > 0:
         raise InputError("courant", f"must be positive, got {courant:g}")
     check_scheme(y_scheme, "y_scheme")
-    check_memory(memory_estimate(model, x_grid, y_grid, snapshots, splitting), f"an eps-HJB grid of {x_grid.size * y_grid.size:,} nodes")
+    check_memory(memory_estimate(model, x_grid, y_grid, snapshots, splitting, interpolation), f"an eps-HJB grid of {x_grid.size * y_grid.size:,} nodes")
     transport = slow_transport(model, x_grid, y_grid)
     if dt is None:
         dt = min(courant * transport.courant_step(), T / MIN_STEPS)

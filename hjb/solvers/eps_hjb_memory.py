@@ -8,7 +8,16 @@ from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
 from ..operators.fast_solve import BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, mmd_fill, uses_blocks
 from ..operators.thomas import BATCHED_BYTES_PER_ROW
+from .eps_hjb_step import compiled_step_chosen
 
+
+#: Bytes a node of the feet cells of one control take, per x-dimension and fixed
+#: (:class:`hjb.operators.foot_cells.FootCells`: two uint32 indices, 2 d offsets).
+CELL_BYTES_PER_DIM, CELL_BYTES = 16, 8
+
+#: What importing numba and loading the compiled step add to the resident memory (measured
+#: 46 MiB from the peaks at 801^2 and 1601^2).
+NUMBA_BYTES = 50 * 2**20
 
 #: Nodes of each grid at which :func:`moving_controls` evaluates phi (all of them when fewer).
 SAMPLE = 300
@@ -22,7 +31,7 @@ def moving_controls(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> int:
 
 
 def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots: int = 0,
-                    splitting: str = "lie") -> float:
+                    splitting: str = "lie", interpolation: str = "cubic") -> float:
     """Bytes the solve holds at its peak: the larger of the factorisation of the fast part and
     the march (calibrated against measured peak RSS by scripts/bench_memory.py).
 
@@ -31,7 +40,9 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     tridiagonal by blocks (the batched Thomas factors of :mod:`hjb.operators.thomas`); otherwise it is
     block diagonal, one block per x-node, factorised block by block with F entries of L + U
     a row (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large, else by one
-    SuperLU of the whole (:func:`hjb.limits.colamd_fill`)."""
+    SuperLU of the whole (:func:`hjb.limits.colamd_fill`).  The compiled cubic step
+    (:func:`hjb.solvers.eps_hjb_step.compiled_step_chosen`) keeps the cells of the feet instead
+    of the interpolation matrices, and its fused kernels allocate no temporaries."""
     d, size, n_u = model.dim, x_grid.size * y_grid.size, moving_controls(model, x_grid, y_grid)
     n_c = len(model.control_values)
     tridiagonal = y_grid.dim == 1
@@ -42,7 +53,9 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
              + 24 * 2 * d)                                    # the generator's triplets, left in the heap
     if tridiagonal:
         factors = BATCHED_BYTES_PER_ROW
-        build = size * (build + 3 * 8 + 2 * 16 * entries + factors)   # diagonals; the bandwidth check's COO
+        # the diagonals and the assembly's transients: the peak of the build, before the factors
+        # (measured 188 B a node in d = 1 with two controls, by tracemalloc)
+        build = size * (build + 3 * 8 + 16)
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)
         factors = BLOCK_LU_BYTES_PER_ENTRY * fill + BLOCK_LU_BYTES_PER_ROW
@@ -51,11 +64,15 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         fill = colamd_fill(y_grid.size, d) / y_grid.size
         factors = SUPERLU_ENTRY * fill
         build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
+    compiled = compiled_step_chosen(size, interpolation) and min(x_grid.shape) >= 4
+    if compiled:      # the cells of the feet; the drifts were freed after the build
+        feet = n_u * (CELL_BYTES + CELL_BYTES_PER_DIM * d)
+    else:             # a linear and a cubic matrix per moving control, the drifts, the assembly
+        feet = n_u * (CSR_ENTRY * (2**d + 4**d) + 8) + n_c * 8 * d + 48 * d + 40 * 2**d
     march = size * (factors                                   # the LU factors
-                    + n_u * (CSR_ENTRY * (2**d + 4**d) + 8)   # a linear and a cubic matrix per control
-                    + n_c * 8 * d + 48 * d + 40 * 2**d        # the drifts and the matrices' assembly
+                    + feet
                     + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
     if splitting == "corrected":             # the averaging correction: delta of each moving control;
         rows = 1 + d + d * (d + 1) // 2      # V* and delta's moments, solved; u*, the Hessian, the filter
         march += size * (8 * d * n_u + 2 * 8 * rows + 8 + 8 * d)   # (measured: about 40 B a node in d = 1)
-    return SLACK * max(build, march)
+    return SLACK * (max(build, march) + (NUMBA_BYTES if compiled else 0.0))

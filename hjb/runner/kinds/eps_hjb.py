@@ -209,7 +209,7 @@ def memory(data) -> Estimate:
     s = data["solve"]
     model, gx, gy = build_model(data), build_grid(data, "x"), build_grid(data, "y")
     splitting = s.get("splitting") or default_splitting(s["interpolation"])
-    need = memory_estimate(model, gx, gy, s["snapshots"], splitting)
+    need = memory_estimate(model, gx, gy, s["snapshots"], splitting, s["interpolation"])
     if model.dim == 1 and model.potential is not None:
         need = max(need, 8.0 * gx.size * gy.size * (1 + s["snapshots"]) + effective_memory(model, gx))
     return Estimate(need, f"an eps-HJB grid of {gx.size * gy.size:,} nodes", "grid")

@@ -6,6 +6,7 @@ import numpy as np
 from ..grid import Grid
 from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
+from ..operators import batched_lu
 from ..operators.fast_solve import BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, mmd_fill, uses_blocks
 from ..operators.thomas import BATCHED_BYTES_PER_ROW
 from .eps_hjb_step import compiled_step_chosen
@@ -38,9 +39,10 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     Per node of the product grid, with n_c control values of which n_u move x (only those get
     interpolation matrices: :func:`moving_controls`).  With one y-axis the fast matrix is
     tridiagonal by blocks (the batched Thomas factors of :mod:`hjb.operators.thomas`); otherwise it is
-    block diagonal, one block per x-node, factorised block by block with F entries of L + U
-    a row (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large, else by one
-    SuperLU of the whole (:func:`hjb.limits.colamd_fill`).  The compiled cubic step
+    block diagonal, one block per x-node, with F entries of L + U a row
+    (:func:`hjb.operators.fast_solve.mmd_fill`) when the blocks are large: their values only with
+    numba (:mod:`hjb.operators.batched_lu`), SuperLU block by block without; else by one SuperLU
+    of the whole (:func:`hjb.limits.colamd_fill`).  The compiled cubic step
     (:func:`hjb.solvers.eps_hjb_step.compiled_step_chosen`) keeps the cells of the feet instead
     of the interpolation matrices, and its fused kernels allocate no temporaries."""
     d, size, n_u = model.dim, x_grid.size * y_grid.size, moving_controls(model, x_grid, y_grid)
@@ -56,6 +58,9 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         # the diagonals and the assembly's transients: the peak of the build, before the factors
         # (measured 188 B a node in d = 1 with two controls, by tracemalloc)
         build = size * (build + 3 * 8 + 16)
+    elif uses_blocks(size, x_grid.size) and batched_lu.chosen(size):
+        factors = 8 * mmd_fill(y_grid.size, d)                # values only: one pattern for all blocks
+        build = size * (build + factors + 90)                 # + the pattern check's and the gather's copies
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)
         factors = BLOCK_LU_BYTES_PER_ENTRY * fill + BLOCK_LU_BYTES_PER_ROW

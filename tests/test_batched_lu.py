@@ -1,0 +1,123 @@
+"""One symbolic LU for many blocks of one pattern (hjb.operators.batched_lu): the eps-HJB fast
+matrix with two y-axes solved as SuperLU solves it, the compiled kernels bit for bit the numpy
+ones, an M-matrix's solve monotone and keeping constants, and the factors' memory."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import hjb
+from hjb.operators import batched_lu, thomas
+from hjb.operators.batched_lu import BatchedSparseLU, shared_pattern
+from hjb.operators.fast_solve import BlockLUFactors, factorize
+from hjb.operators.generator import reflecting_generator
+from hjb.solvers.eps_hjb_step import product_nodes
+
+
+def fast_matrix(n_x, n_y, a):
+    """I - a L_y for wide_narrow in d = 2 (gamma 5): n_x^2 blocks of n_y^2 rows, whose values
+    differ with x (the drift pulls y towards x)."""
+    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2), gamma=5.0)
+    gx = hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n_x] * 2)
+    gy = hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n_y, n_y + 2], name="y")
+    x, y = product_nodes(gx, gy)
+    L = reflecting_generator(gx.shape + gy.shape, (2, 3), gy.spacings, model.b(x, y), "fitted")
+    return (sp.identity(L.shape[0], format="csr") - a * L).tocsr(), gx.size
+
+
+@pytest.mark.parametrize("a", [1e-2, 1.0, 1e4])
+def test_the_batched_factors_solve_like_superlu(a):
+    A, blocks = fast_matrix(3, 9, a)
+    factors = BatchedSparseLU.of(A, blocks, accelerate=False)
+    rhs = np.random.default_rng(1).normal(size=(A.shape[0], 2))
+    mine, superlu = factors.solve(rhs), spla.splu(A.tocsc()).solve(rhs)
+    assert np.max(np.abs(mine - superlu)) <= 1e-13 * max(1.0, a) * np.max(np.abs(superlu))
+    np.testing.assert_allclose(factors.solve(rhs[:, 0]), mine[:, 0], rtol=0, atol=0)
+
+
+def test_the_pattern_is_closed_under_elimination():
+    """Every update of the program lands on an entry of the pattern of its row (the symbolic
+    factorisation holds the fill), and the pivots are the diagonal."""
+    A, blocks = fast_matrix(3, 8, 1.0)
+    size = A.shape[0] // blocks
+    pattern = shared_pattern(A[:size, :size])
+    row_of = np.repeat(np.arange(size), np.diff(pattern.start.astype(np.int64)))
+    pivot_rows = row_of[pattern.pivot]
+    counts = np.diff(pattern.updates.astype(np.int64))
+    assert np.array_equal(row_of[pattern.targets], np.repeat(pivot_rows, counts))
+    assert np.array_equal(pattern.column[pattern.diagonal], np.arange(size))
+    assert np.all(pattern.column[pattern.pivot] < pivot_rows)                  # pivots: below the diagonal
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 4, 7])
+def test_the_numba_kernels_are_the_numpy_kernels_bit_for_bit(columns):
+    pytest.importorskip("numba")
+    A, blocks = fast_matrix(3, 9, 50.0)
+    plain = BatchedSparseLU.of(A, blocks, accelerate=False)
+    compiled = BatchedSparseLU.of(A, blocks, accelerate=True)
+    np.testing.assert_array_equal(compiled.values, plain.values)
+    rhs = np.random.default_rng(columns).normal(size=(A.shape[0], columns))
+    np.testing.assert_array_equal(compiled.solve(rhs), plain.solve(rhs))
+
+
+def test_the_solve_is_monotone_and_keeps_constants():
+    """An M-matrix: a non-negative right-hand side gives a non-negative solution (up to
+    rounding), and (I - a L) 1 = 1."""
+    A, blocks = fast_matrix(3, 9, 200.0)
+    factors = BatchedSparseLU.of(A, blocks, accelerate=False)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        rhs = rng.random(A.shape[0]) * (rng.random(A.shape[0]) < 0.05)
+        assert factors.solve(rhs).min() >= -1e-12 * rhs.max()
+    np.testing.assert_allclose(factors.solve(np.full(A.shape[0], 2.0)), 2.0, rtol=1e-11)
+
+
+def test_the_factors_keep_only_values():
+    """8 bytes an entry of L + U a block against SuperLU's supernodal storage."""
+    A, blocks = fast_matrix(3, 23, 10.0)
+    factors = BatchedSparseLU.of(A, blocks, accelerate=False)
+    superlu = BlockLUFactors.of(A, blocks)
+    assert factors.values.nbytes == 8 * blocks * factors.pattern.entries
+    entries = sum(lu.L.nnz + lu.U.nnz for lu in superlu.blocks)
+    assert 0.8 < factors.values.size / entries < 1.2          # about SuperLU's fill
+
+
+def test_matrices_without_one_block_pattern_are_refused():
+    A, blocks = fast_matrix(3, 8, 1.0)
+    size = A.shape[0] // blocks
+    coupled = A.tolil()
+    coupled[0, size] = -0.1                                    # couples block 0 to block 1
+    with pytest.raises(ValueError, match="one pattern"):
+        BatchedSparseLU.of(coupled.tocsr(), blocks)
+    different = A.tolil()
+    different[size, size + 5] = -0.1                           # block 1 has an extra entry
+    with pytest.raises(ValueError, match="one pattern"):
+        BatchedSparseLU.of(different.tocsr(), blocks)
+    with pytest.raises(ValueError, match="equal blocks"):
+        BatchedSparseLU.of(A, 7)                           # 720 rows
+
+
+def test_the_batched_lu_is_chosen_by_the_rows(monkeypatch):
+    """Small matrices stay with SuperLU block by block (importing numba would cost more)."""
+    pytest.importorskip("numba")
+    A, blocks = fast_matrix(3, 23, 1.0)
+    assert isinstance(factorize(A, blocks=blocks), BlockLUFactors)                # 4761 rows
+    monkeypatch.setattr(batched_lu, "BATCHED_ROWS", A.shape[0])
+    assert isinstance(factorize(A, blocks=blocks), BatchedSparseLU)
+
+
+def test_without_numba_the_blocks_go_to_superlu(monkeypatch):
+    monkeypatch.setenv("HJB_NUMBA", "0")
+    caches = (batched_lu.compiled_kernels, thomas.compiled_kernel)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        A, blocks = fast_matrix(3, 23, 1.0)
+        monkeypatch.setattr(batched_lu, "BATCHED_ROWS", 0)
+        assert isinstance(factorize(A, blocks=blocks), BlockLUFactors)
+        with pytest.raises(ImportError, match="numba"):
+            BatchedSparseLU.of(A, blocks, accelerate=True)
+    finally:
+        monkeypatch.delenv("HJB_NUMBA")
+        for cache in caches:
+            cache.cache_clear()

@@ -15,7 +15,9 @@ repeat the default at the finest grid and the yardstick with the numba kernel of
 y-solve switched off (HJB_NUMBA=0: the numpy path).  A second
 table checks that the cost does not depend on eps.  With --d2, a third table runs the same
 problem in d = 2 (wide_narrow with both wells on the diagonal, 25^4 and 41^4; 23^4 with
---quick, the smallest whose blocks are factorised one by one) with the y-blocks factorised block by block (the default) and with one
+--quick, the smallest whose blocks are factorised one by one) with the default (the y-blocks'
+shared pattern factorised once, their values by numba: hjb.operators.batched_lu; the compiled
+step from 5e5 nodes), without numba (SuperLU block by block, the numpy step) and with one
 SuperLU of the whole matrix (COLAMD: the factorisation before issue 13), and gives the
 cost per node and step against the d = 1 default at the finest grid run.
 
@@ -136,7 +138,9 @@ def d2_table(quick, finest):
     for n in ([23] if quick else [25, 41]):
         whole = run(n, "cubic", 20.0, 1e-4, 2, "whole")
         for name, (result, wall, rss) in (("one SuperLU, COLAMD", whole),
-                                          ("block by block, MMD", run(n, "cubic", 20.0, 1e-4, 2, "blocks"))):
+                                          ("without numba: SuperLU block by block, numpy step",
+                                           run(n, "cubic", 20.0, 1e-4, 2, "blocks", numba=False)),
+                                          ("default: batched LU, compiled step", run(n, "cubic", 20.0, 1e-4, 2, "blocks"))):
             per_node = 1e9 * result["solve"] / (result["nodes"] * result["steps"])
             table.add(f"{n}^4", name, result["steps"], wall, wall / whole[1], per_node, per_node / per_node_1d,
                       rss, rss / whole[2])

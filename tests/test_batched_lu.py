@@ -35,18 +35,24 @@ def test_the_batched_factors_solve_like_superlu(a):
     np.testing.assert_allclose(factors.solve(rhs[:, 0]), mine[:, 0], rtol=0, atol=0)
 
 
-def test_the_pattern_is_closed_under_elimination():
-    """Every update of the program lands on an entry of the pattern of its row (the symbolic
-    factorisation holds the fill), and the pivots are the diagonal."""
-    A, blocks = fast_matrix(3, 8, 1.0)
+@pytest.mark.parametrize("n_y", [5, 8])
+def test_the_pattern_is_the_fill_of_elimination(n_y):
+    """The symbolic LU holds exactly the entries that Gaussian elimination of the permuted
+    pattern fills (a dense boolean elimination), the diagonal in each row."""
+    A, blocks = fast_matrix(3, n_y, 1.0)
     size = A.shape[0] // blocks
     pattern = shared_pattern(A[:size, :size])
-    row_of = np.repeat(np.arange(size), np.diff(pattern.start.astype(np.int64)))
-    pivot_rows = row_of[pattern.pivot]
-    counts = np.diff(pattern.updates.astype(np.int64))
-    assert np.array_equal(row_of[pattern.targets], np.repeat(pivot_rows, counts))
-    assert np.array_equal(pattern.column[pattern.diagonal], np.arange(size))
-    assert np.all(pattern.column[pattern.pivot] < pivot_rows)                  # pivots: below the diagonal
+    order = pattern.order.astype(np.int64)
+    filled = (A[:size, :size].toarray() != 0)[np.ix_(order, order)]
+    filled |= filled.T
+    for k in range(size):
+        below, right = np.flatnonzero(filled[k + 1:, k]) + k + 1, np.flatnonzero(filled[k, k + 1:]) + k + 1
+        filled[np.ix_(below, right)] = True
+    rows = np.repeat(np.arange(size), np.diff(pattern.start.astype(np.int64)))
+    mine = np.zeros((size, size), dtype=bool)
+    mine[rows, pattern.column.astype(np.int64)] = True
+    np.testing.assert_array_equal(mine, filled)
+    np.testing.assert_array_equal(pattern.column[pattern.diagonal], np.arange(size))
 
 
 @pytest.mark.parametrize("columns", [1, 2, 3, 4, 7])
@@ -104,6 +110,31 @@ def test_the_batched_lu_is_chosen_by_the_rows(monkeypatch):
     assert isinstance(factorize(A, blocks=blocks), BlockLUFactors)                # 4761 rows
     monkeypatch.setattr(batched_lu, "BATCHED_ROWS", A.shape[0])
     assert isinstance(factorize(A, blocks=blocks), BatchedSparseLU)
+
+
+def test_blocks_whose_patterns_differ_go_to_superlu(monkeypatch):
+    """A rate that underflows to 0 drops its entry from one block: the patterns differ, so
+    factorize falls back to SuperLU block by block (the batched LU refuses them)."""
+    A, blocks = fast_matrix(3, 23, 1.0)
+    size = A.shape[0] // blocks
+    A = A.tolil()
+    A[size, size + 1] = 0.0                                     # block 1 loses an entry
+    A = A.tocsr()
+    A.eliminate_zeros()
+    monkeypatch.setattr(batched_lu, "BATCHED_ROWS", 0)
+    assert isinstance(factorize(A, blocks=blocks), BlockLUFactors)
+    with pytest.raises(ValueError, match="one pattern"):
+        BatchedSparseLU.of(A, blocks)
+
+
+def test_the_callers_matrix_is_left_unsorted():
+    A, blocks = fast_matrix(3, 8, 1.0)
+    shuffled = A.copy()
+    shuffled.indices[:2], shuffled.data[:2] = shuffled.indices[1::-1].copy(), shuffled.data[1::-1].copy()
+    shuffled.has_sorted_indices = False
+    before = shuffled.indices.copy()
+    BatchedSparseLU.of(shuffled, blocks, accelerate=False)
+    np.testing.assert_array_equal(shuffled.indices, before)
 
 
 def test_without_numba_the_blocks_go_to_superlu(monkeypatch):

@@ -2,6 +2,7 @@
 same numbers as the numpy step, bit for bit, in d = 1 and d = 2, with the filter and the
 corrections active; its plain-Python kernels checked the same way without numba; the feet
 cells against the interpolation matrices; the switch and the memory they save."""
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import hjb
 from hjb.operators import fused_step, thomas
 from hjb.operators.foot_cells import foot_cells
-from hjb.operators.interpolation import cubic_foot_interpolation
+from hjb.operators.interpolation import cubic_foot_interpolation, cubic_weights
 from hjb.operators.transport import foot_interpolation
 from hjb.solvers import eps_hjb_step
 from hjb.solvers.eps_hjb_memory import memory_estimate
@@ -29,8 +30,8 @@ def rough_value(shape, seed=0):
     return np.cumsum(np.random.default_rng(seed).normal(size=shape), axis=0) * 3.0
 
 
-def step_pair(d, splitting, eps, dt=0.05):
-    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=d), gamma=5.0)
+def step_pair(d, splitting, eps, dt=0.05, controls=(0.0, 1.0)):
+    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=d), gamma=5.0, controls=controls)
     gx, gy = grids(d)
     return [EpsHJBStep.build(model, gx, gy, eps, dt, interpolation="cubic", splitting=splitting, accelerate=flag)
             for flag in (False, True)]
@@ -58,12 +59,29 @@ def test_the_compiled_step_is_the_numpy_step_bit_for_bit(d, splitting, eps):
         value = expected
 
 
+def test_two_moving_controls_are_minimised_over_bit_for_bit():
+    """U = [0.5, 1]: both ends move x (at different speeds), so u* switches between two
+    displacements (the slots of both are used)."""
+    pytest.importorskip("numba")
+    plain, compiled = step_pair(1, "corrected", 1e-4, controls=(0.5, 1.0))
+    assert plain.slots == (0, 1)
+    value = rough_value(plain.shape, seed=9)
+    best = plain._buffer("best", (value.size,), np.intp)
+    plain(value)
+    assert 0 < np.mean(best) < 1                               # both controls win somewhere
+    for _ in range(3):
+        expected = plain(value)
+        np.testing.assert_array_equal(compiled(value), expected)
+        value = expected
+
+
 @pytest.mark.parametrize("d", [1, 2])
 def test_the_plain_python_kernels_are_the_numpy_step_bit_for_bit(d, monkeypatch):
     """The kernels' source, run by Python itself (no numba needed): one corrected step."""
     def python_kernels(dim):
         return SimpleNamespace(filtered_minimum=fused_step.filtered_minimum_kernel(dim),
-                               gather_moments=fused_step.gather_moments, corrected_values=fused_step.corrected_values)
+                               gather_moments=fused_step.gather_moments_kernel(),
+                               corrected_values=fused_step.corrected_values_kernel())
     monkeypatch.setattr(eps_hjb_step, "compiled_kernels", python_kernels)
     plain, python = step_pair(d, "corrected", 1e-4)
     value = rough_value(plain.shape, seed=5)
@@ -74,7 +92,8 @@ def test_the_plain_python_kernels_are_the_numpy_step_bit_for_bit(d, monkeypatch)
 @pytest.mark.parametrize("shape, axes", [((30, 7), (0,)), ((9, 8, 5, 6), (0, 1)), ((6, 7, 5), (0, 2))])
 def test_the_feet_cells_hold_the_matrices(shape, axes):
     """Each row of the linear and the cubic matrix is the stencil of its cell: the corners'
-    columns, in order, and weights that interpolate the cell's offsets."""
+    columns, in order, and the weights of the cell's offsets (products over the axes of
+    1 - t, t and of the cubic Lagrange weights)."""
     rng = np.random.default_rng(len(shape))
     velocity = rng.normal(size=shape + (len(axes),)) * 3
     spacings = np.array([0.1, 0.3][:len(axes)])
@@ -85,6 +104,13 @@ def test_the_feet_cells_hold_the_matrices(shape, axes):
                                      cells.cubic_origin, cells.cubic_corners)):
         columns = matrix.indices.reshape(-1, len(corners))
         np.testing.assert_array_equal(columns, origin.astype(np.int64)[:, None] + corners.astype(np.int64)[None])
+    linear = [np.stack([1.0 - t, t]) for t in cells.linear_offset]
+    cubic = [np.stack(cubic_weights(t)) for t in cells.cubic_offset]
+    for matrix, weights, width in ((foot_interpolation(shape, axes, spacings, velocity, 0.7), linear, 2),
+                                   (cubic_foot_interpolation(shape, axes, spacings, velocity, 0.7), cubic, 4)):
+        expected = [np.prod([weights[a][c] for a, c in enumerate(corner)], axis=0)
+                    for corner in itertools.product(range(width), repeat=len(axes))]
+        np.testing.assert_array_equal(matrix.data.reshape(-1, width ** len(axes)), np.stack(expected, axis=1))
     assert np.all((cells.linear_offset >= 0) & (cells.linear_offset <= 1))
     assert np.all((cells.cubic_offset >= -1) & (cells.cubic_offset <= 2))      # shifted inward at the walls
     assert cells.linear_origin.dtype == np.uint32
@@ -98,6 +124,7 @@ def test_hjb_numba_0_keeps_the_numpy_step(monkeypatch):
     try:
         model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), gamma=5.0)
         gx, gy = grids(1)
+        monkeypatch.setattr(eps_hjb_step, "COMPILED_STEP_NODES", 0)      # compiled, were numba on
         step = EpsHJBStep.build(model, gx, gy, 1e-4, 0.05, interpolation="cubic", splitting="corrected",
                                 steps=10**9)
         assert step.kernels is None and step.moves[1] is not None and hasattr(step.moves[1], "indptr")

@@ -1,10 +1,12 @@
 """numba, the optional accelerator (``pip install hjb[fast]``): whether it is there, whether a
 solve repays it, and how a kernel is compiled.
 
-Every compiled kernel in hjb has a numpy twin that always runs and computes the same
-numbers bit for bit (the same operations in the same order, each rounded: numba, without
-``fastmath``, does not contract a product and a sum into a fused multiply-add); the tests
-compare them.  ``HJB_NUMBA=0`` switches the kernels off.
+Every compiled kernel in hjb has a numpy twin that computes the same numbers bit for bit
+(the same operations in the same order, each rounded: numba, without ``fastmath``, does not
+contract a product and a sum into a fused multiply-add); the tests compare them.  Without
+numba (or with ``HJB_NUMBA=0``) the twins run, except for the batched LU of the d = 2
+y-blocks (:mod:`hjb.operators.batched_lu`), whose twin is too slow to use: SuperLU block by
+block runs instead, the same numbers up to rounding (7e-15 apart on a d = 2 solve).
 """
 from __future__ import annotations
 
@@ -27,11 +29,11 @@ def numba_or_none():
     return numba
 
 
-def compile_kernel(numba, function):
-    """``function`` compiled in nopython mode, cached on disk beside its module or in the
-    user's cache; where neither can be written (numba raises at decoration), compiled afresh
-    in each process."""
+def compile_kernel(numba, function, parallel: bool = False):
+    """``function`` compiled in nopython mode (``parallel``: its ``prange`` loops in threads),
+    cached on disk beside its module or in the user's cache; where neither can be written
+    (numba raises at decoration), compiled afresh in each process."""
     try:
-        return numba.njit(cache=True, nogil=True)(function)
+        return numba.njit(cache=True, nogil=True, parallel=parallel)(function)
     except RuntimeError:
-        return numba.njit(nogil=True)(function)
+        return numba.njit(nogil=True, parallel=parallel)(function)

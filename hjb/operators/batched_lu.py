@@ -25,6 +25,7 @@ it), and numpy, the same operations vectorised over the blocks (the reference, s
 """
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -104,7 +105,8 @@ def shared_pattern(block: sp.csr_matrix) -> SharedPattern:
     for old_row in range(m):
         for entry in range(csr.indptr[old_row], csr.indptr[old_row + 1]):
             source[position[new[old_row]][new[csr.indices[entry]]]] = entry
-    pivot, pivot_diagonal, updates, targets, sources = [], [], [0], [], []
+    # the program in typed arrays (8 bytes an entry; Python lists of ints take about 36)
+    pivot, pivot_diagonal, updates, targets, sources = array("q"), array("q"), array("q", [0]), array("q"), array("q")
     for i in range(m):
         for k in left[i]:
             pivot.append(position[i][k])
@@ -215,8 +217,32 @@ BATCHED_ROWS = 3e5
 
 def chosen(rows: int) -> bool:
     """Whether :func:`hjb.operators.fast_solve.factorize` takes the batched LU for ``rows`` rows
-    (in equal blocks of at least BLOCK_ROWS rows): numba imports and there are enough rows."""
-    return rows >= BATCHED_ROWS and compiled_kernels() is not None
+    (in equal blocks of at least BLOCK_ROWS rows): numba imports (HJB_NUMBA read now, as for
+    the compiled step) and there are enough rows."""
+    return rows >= BATCHED_ROWS and numba_or_none() is not None and compiled_kernels() is not None
+
+
+def analysis_bytes(rows: int, fill: float) -> float:
+    """Memory of :func:`shared_pattern` on a block of ``rows`` rows with ``fill`` entries of
+    L + U a row: its sets and dictionaries (about 250 bytes an entry) and the factorisation
+    program of about 87e3 (rows / 625)^1.75 updates (measured on 25^2 and 41^2 blocks),
+    16 bytes each."""
+    updates = 87e3 * (rows / 625.0) ** 1.75
+    return 16.0 * updates + 250.0 * rows * fill
+
+
+def shares_one_pattern(csr: sp.csr_matrix, blocks: int) -> bool:
+    """Whether the CSR matrix (indices sorted) is block diagonal with ``blocks`` blocks of one
+    pattern (a rate that underflows to 0 drops its entry: then the patterns differ)."""
+    size = csr.shape[0] // blocks
+    if size * blocks != csr.shape[0]:
+        return False
+    lengths = np.diff(csr.indptr).reshape(blocks, size)
+    if not np.array_equal(lengths, np.broadcast_to(lengths[0], lengths.shape)):
+        return False
+    per_block = int(lengths[0].sum())
+    local = csr.indices.reshape(blocks, per_block) - (np.arange(blocks) * size)[:, None]
+    return bool(np.array_equal(local, np.broadcast_to(local[0], local.shape)))
 
 
 @dataclass
@@ -233,19 +259,14 @@ class BatchedSparseLU:
         """Factorise; ``accelerate``: the compiled kernels (True), numpy (False) or the compiled
         ones when numba imports (None)."""
         csr = sp.csr_matrix(matrix)
-        csr.sort_indices()
+        if not csr.has_sorted_indices:
+            csr = csr.sorted_indices()                 # a copy: the caller's matrix is left as it is
         size = csr.shape[0] // blocks
         if size * blocks != csr.shape[0]:
             raise ValueError(f"{csr.shape[0]} rows do not make {blocks} equal blocks")
-        per_block = np.diff(csr.indptr[::size])
-        first = csr[:size, :size]
-        offsets = csr.indices.reshape(blocks, -1) - (np.arange(blocks) * size)[:, None] \
-            if per_block.size and np.all(per_block == first.nnz) else None
-        if offsets is None or not np.array_equal(offsets, np.broadcast_to(first.indices, offsets.shape)) \
-                or not np.array_equal(np.diff(csr.indptr).reshape(blocks, size),
-                                      np.broadcast_to(np.diff(first.indptr), (blocks, size))):
+        if not shares_one_pattern(csr, blocks):
             raise ValueError(f"the matrix is not block diagonal with {blocks} blocks of one pattern")
-        pattern = shared_pattern(first)
+        pattern = shared_pattern(csr[:size, :size])
         kernels = compiled_kernels()
         if accelerate is None:
             accelerate = kernels is not None

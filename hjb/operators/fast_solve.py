@@ -168,9 +168,11 @@ def factorize(matrix: sp.spmatrix, blocks: int = 1, solves: int = 1):
             return BatchedTridiagonalFactors.of(matrix, blocks, solves=solves)
         return TridiagonalFactors.of(matrix)
     if uses_blocks(matrix.shape[0], blocks):
-        from .batched_lu import BatchedSparseLU, chosen
-        if chosen(matrix.shape[0]):
-            return BatchedSparseLU.of(matrix, blocks, accelerate=True)
+        from .batched_lu import BatchedSparseLU, chosen, shares_one_pattern
+        csr = sp.csr_matrix(matrix)
+        if chosen(matrix.shape[0]) and shares_one_pattern(csr if csr.has_sorted_indices else csr.sorted_indices(),
+                                                          blocks):
+            return BatchedSparseLU.of(csr, blocks, accelerate=True)
         return BlockLUFactors.of(matrix, blocks)
     return SparseLUFactors.of(matrix)
 

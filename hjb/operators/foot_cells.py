@@ -67,10 +67,6 @@ class FootCells:
     linear_corners: np.ndarray
     cubic_corners: np.ndarray
 
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.linear_origin, self.linear_offset, self.cubic_origin, self.cubic_offset))
-
 
 def stencils(shape, axes, spacings, velocity: np.ndarray, dt: float, cell, before: int):
     """(origin, offsets) of the stencils of the feet z + velocity(z) dt: the flat index of each

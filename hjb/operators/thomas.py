@@ -48,10 +48,6 @@ def compiled_kernel():
     if numba is None:
         return None
 
-    def compiled(function):
-        return compile_kernel(numba, function)
-
-    @compiled
     def one(lower, reciprocal, ratio, rhs, out):       # one right-hand side: the carry in a register
         _, blocks, size = rhs.shape
         for b in range(blocks):
@@ -64,7 +60,6 @@ def compiled_kernel():
                 carry = out[0, b, i] - ratio[b, i] * carry
                 out[0, b, i] = carry
 
-    @compiled
     def three(lower, reciprocal, ratio, rhs, out):     # three right-hand sides: three carries in registers
         _, blocks, size = rhs.shape
         for b in range(blocks):
@@ -83,6 +78,8 @@ def compiled_kernel():
                 c1 = out[1, b, i] - c * c1
                 c2 = out[2, b, i] - c * c2
                 out[0, b, i], out[1, b, i], out[2, b, i] = c0, c1, c2
+
+    one, three = compile_kernel(numba, one), compile_kernel(numba, three)
 
     def sweep(lower, reciprocal, ratio, rhs, out):
         # a row's recurrence waits on the previous row (latency-bound): three independent

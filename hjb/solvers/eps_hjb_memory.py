@@ -48,6 +48,7 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     d, size, n_u = model.dim, x_grid.size * y_grid.size, moving_controls(model, x_grid, y_grid)
     n_c = len(model.control_values)
     tridiagonal = y_grid.dim == 1
+    uses_numba = False                                        # the batched LU or the compiled step
     entries = 2 * d + 1                                       # of the fast generator, a row
     build = (8 * d * n_c                                      # the slow drift of each control
              + 8 * d                                          # the fast drift
@@ -60,7 +61,9 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         build = size * (build + 3 * 8 + 16)
     elif uses_blocks(size, x_grid.size) and batched_lu.chosen(size):
         factors = 8 * mmd_fill(y_grid.size, d)                # values only: one pattern for all blocks
-        build = size * (build + factors + 90)                 # + the pattern check's and the gather's copies
+        build = (size * (build + factors + 90)                # + the pattern check's and the gather's copies
+                 + batched_lu.analysis_bytes(y_grid.size, mmd_fill(y_grid.size, d)))
+        uses_numba = True
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)
         factors = BLOCK_LU_BYTES_PER_ENTRY * fill + BLOCK_LU_BYTES_PER_ROW
@@ -69,7 +72,7 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         fill = colamd_fill(y_grid.size, d) / y_grid.size
         factors = SUPERLU_ENTRY * fill
         build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
-    compiled = compiled_step_chosen(size, interpolation) and min(x_grid.shape) >= 4
+    compiled = compiled_step_chosen(size, interpolation, x_grid.shape)
     if compiled:      # the cells of the feet; the drifts were freed after the build
         feet = n_u * (CELL_BYTES + CELL_BYTES_PER_DIM * d)
     else:             # a linear and a cubic matrix per moving control, the drifts, the assembly
@@ -80,4 +83,4 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
     if splitting == "corrected":             # the averaging correction: delta of each moving control;
         rows = 1 + d + d * (d + 1) // 2      # V* and delta's moments, solved; u*, the Hessian, the filter
         march += size * (8 * d * n_u + 2 * 8 * rows + 8 + 8 * d)   # (measured: about 40 B a node in d = 1)
-    return SLACK * (max(build, march) + (NUMBA_BYTES if compiled else 0.0))
+    return SLACK * (max(build, march) + (NUMBA_BYTES if compiled or uses_numba else 0.0))

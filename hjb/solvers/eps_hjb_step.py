@@ -104,8 +104,9 @@ class EpsHJBStep:
               accelerate: Optional[bool] = None) -> "EpsHJBStep":
         """The step's operators, built once.  ``accelerate``: the compiled kernels of the cubic
         step (True), numpy (False), or the kernels when numba imports and the grid has
-        :data:`COMPILED_STEP_NODES` nodes (None: :func:`compiled_step_chosen`).  ``steps``: how
-        many steps the factors serve (they choose their own kernel by it)."""
+        :data:`COMPILED_STEP_NODES` nodes (None: :func:`compiled_step_chosen`); only the cubic
+        step has kernels (the linear one, a sparse product and a solve, ignores it).  ``steps``:
+        how many steps the factors serve (they choose their own kernel by it)."""
         check_interpolation(interpolation)
         check_splitting(splitting, interpolation)
         transport = transport or slow_transport(model, x_grid, y_grid)
@@ -117,10 +118,10 @@ class EpsHJBStep:
         L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
         implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L, blocks=x_grid.size,
                              solves=steps)
-        if interpolation == "cubic" and min(x_grid.shape) >= 4:
+        if has_cubic_feet(interpolation, x_grid.shape):
             bound = FILTER_CONSTANT * np.sqrt(float(np.max(x_grid.spacings))) * dt
             spacings = tuple(float(h) for h in x_grid.spacings)
-            kernels = accelerated_kernels(accelerate, L.shape[0], d)
+            kernels = accelerated_kernels(accelerate, L.shape[0], x_grid.shape)
             displacements, slots, stencil = None, (), ()
             if splitting == "corrected":        # dt phi(x, y, u) of each control that moves x, (d, N)
                 moving = [bool(np.any(v)) for v in transport.velocities]
@@ -237,18 +238,23 @@ def correction_weight(mixing: float) -> float:
 COMPILED_STEP_NODES = 5e5
 
 
-def compiled_step_chosen(size: int, interpolation: str = "cubic") -> bool:
+def has_cubic_feet(interpolation: str, x_shape) -> bool:
+    """Whether the step interpolates cubically (it needs 4 nodes along each x-axis)."""
+    return interpolation == "cubic" and min(x_shape) >= 4
+
+
+def compiled_step_chosen(size: int, interpolation: str, x_shape) -> bool:
     """Whether a solve on ``size`` nodes runs the compiled cubic step by default."""
-    return interpolation == "cubic" and size >= COMPILED_STEP_NODES and numba_or_none() is not None
+    return has_cubic_feet(interpolation, x_shape) and size >= COMPILED_STEP_NODES and numba_or_none() is not None
 
 
-def accelerated_kernels(accelerate: Optional[bool], size: int, dim: int):
+def accelerated_kernels(accelerate: Optional[bool], size: int, x_shape):
     """The compiled kernels of the cubic step, or None (numpy): see :meth:`EpsHJBStep.build`."""
     if accelerate is None:
-        accelerate = compiled_step_chosen(size)
+        accelerate = compiled_step_chosen(size, "cubic", x_shape)
     if not accelerate:
         return None
-    kernels = compiled_kernels(dim)
+    kernels = compiled_kernels(len(x_shape))
     if kernels is None:
         raise ImportError("the compiled step needs numba (pip install hjb[fast]) and HJB_NUMBA not set to 0")
     return kernels

@@ -8,7 +8,8 @@ import scipy.sparse.linalg as spla
 
 import hjb
 from hjb.operators import batched_lu, thomas
-from hjb.operators.batched_lu import BatchedSparseLU, shared_pattern
+from hjb.operators.batched_lu import BatchedSparseLU
+from hjb.operators.lu_pattern import shared_pattern
 from hjb.operators.fast_solve import BlockLUFactors, factorize
 from hjb.operators.generator import reflecting_generator
 from hjb.solvers.eps_hjb_step import product_nodes

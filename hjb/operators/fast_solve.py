@@ -19,8 +19,8 @@ follow each other along the diagonal with zero couplings between them.  Then
   solved; factorising takes about as long.  Small blocks lose to the loop over them
   (:data:`BLOCK_ROWS`).  With numba, :class:`hjb.operators.batched_lu.BatchedSparseLU` does
   better still: the blocks share one pattern, so it orders and analyses it once and keeps only
-  the values (8 bytes an entry against SuperLU's 22; at 41^4 factorising takes 1.8 s against
-  7.5 s and six right-hand sides 0.29 s against 0.64-0.92 s);
+  the values (8 bytes an entry against SuperLU's 22; at 41^4 factorising takes 0.9-1.2 s
+  against 5-7.5 s and six right-hand sides 0.15-0.27 s against 0.64-0.92 s);
 * any other pattern goes to SuperLU whole (:class:`SparseLUFactors`).
 
 :func:`factorize` picks by the pattern of the assembled matrix and the caller's word on
@@ -168,7 +168,8 @@ def factorize(matrix: sp.spmatrix, blocks: int = 1, solves: int = 1):
             return BatchedTridiagonalFactors.of(matrix, blocks, solves=solves)
         return TridiagonalFactors.of(matrix)
     if uses_blocks(matrix.shape[0], blocks):
-        from .batched_lu import BatchedSparseLU, chosen, shares_one_pattern
+        from .batched_lu import BatchedSparseLU, chosen
+        from .lu_pattern import shares_one_pattern
         csr = sp.csr_matrix(matrix)
         if chosen(matrix.shape[0]) and shares_one_pattern(csr if csr.has_sorted_indices else csr.sorted_indices(),
                                                           blocks):

@@ -7,6 +7,7 @@ from ..grid import Grid
 from ..limits import CSR_ENTRY, SLACK, SUPERLU_ENTRY, colamd_fill, superlu_bytes
 from ..model import TwoScaleModel
 from ..operators import batched_lu
+from ..operators.lu_pattern import analysis_bytes
 from ..operators.fast_solve import BLOCK_LU_BYTES_PER_ENTRY, BLOCK_LU_BYTES_PER_ROW, mmd_fill, uses_blocks
 from ..operators.thomas import BATCHED_BYTES_PER_ROW
 from .eps_hjb_step import compiled_step_chosen
@@ -61,8 +62,8 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         build = size * (build + 3 * 8 + 16)
     elif uses_blocks(size, x_grid.size) and batched_lu.chosen(size):
         factors = 8 * mmd_fill(y_grid.size, d)                # values only: one pattern for all blocks
-        build = (size * (build + factors + 90)                # + the pattern check's and the gather's copies
-                 + batched_lu.analysis_bytes(y_grid.size, mmd_fill(y_grid.size, d)))
+        build = (size * (build + factors + 40)                # + the pattern check's and the gather's copies
+                 + analysis_bytes(y_grid.size, mmd_fill(y_grid.size, d)))
         uses_numba = True
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)

@@ -18,14 +18,14 @@ node is read once per loop: at 801^2 the step takes about 11 ms instead of 55.
 
 They are plain Python, valid as they stand (and slow); :func:`compiled_kernels` compiles them,
 their loops over nodes in numba's ``prange`` (threads; each node is computed alone, so the
-numbers do not depend on their count).
-Reading the feet from their cells streams 24 bytes a node in d = 1 (40 in d = 2) where the
-CSR matrices stream 72 (240), and they need not be stored.
-Each performs the numpy path's operations in the same order, so that both give the same
-numbers bit for bit (tests/test_fused_step.py); the difference factors come from the same
-functions (:func:`hjb.operators.averaging_correction.hessian_factor`, ``gradient_factor``).
-:func:`corrected_values` is dimension-generic: x-neighbours are found by strides on the
-flattened product grid (x-axes first, y contiguous), walls by the x-index of each y-block.
+numbers do not depend on their count).  Reading the feet from their cells streams 24 bytes a
+node in d = 1 (40 in d = 2) where the CSR matrices stream 72 (240), and they need not be
+stored.  Each kernel performs the numpy path's operations in the same order, so that both
+give the same numbers bit for bit (tests/test_fused_step.py); the difference factors come
+from the same functions (:func:`hjb.operators.averaging_correction.hessian_factor`,
+``gradient_factor``).  ``corrected_values`` is dimension-generic: x-neighbours are found by
+strides on the flattened product grid (x-axes first, y contiguous), walls by the x-index of
+each y-block.
 """
 from __future__ import annotations
 

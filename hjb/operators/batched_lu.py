@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .accelerator import compile_kernel, numba_or_none
-from .lu_pattern import SharedPattern, shared_pattern, shares_one_pattern
+from .lu_pattern import PatternsDiffer, SharedPattern, shared_pattern, shares_one_pattern
 
 
 def factor_blocks_kernel(loop=range):
@@ -162,7 +162,7 @@ class BatchedSparseLU:
         if size * blocks != csr.shape[0]:
             raise ValueError(f"{csr.shape[0]} rows do not make {blocks} equal blocks")
         if not shares_one_pattern(csr, blocks):
-            raise ValueError(f"the matrix is not block diagonal with {blocks} blocks of one pattern")
+            raise PatternsDiffer(f"the matrix is not block diagonal with {blocks} blocks of one pattern")
         pattern = shared_pattern(csr[:size, :size])
         kernels = compiled_kernels()
         if accelerate is None:

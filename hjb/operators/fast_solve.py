@@ -169,11 +169,12 @@ def factorize(matrix: sp.spmatrix, blocks: int = 1, solves: int = 1):
         return TridiagonalFactors.of(matrix)
     if uses_blocks(matrix.shape[0], blocks):
         from .batched_lu import BatchedSparseLU, chosen
-        from .lu_pattern import shares_one_pattern
-        csr = sp.csr_matrix(matrix)
-        if chosen(matrix.shape[0]) and shares_one_pattern(csr if csr.has_sorted_indices else csr.sorted_indices(),
-                                                          blocks):
-            return BatchedSparseLU.of(csr, blocks, accelerate=True)
+        from .lu_pattern import PatternsDiffer
+        if chosen(matrix.shape[0]):
+            try:
+                return BatchedSparseLU.of(matrix, blocks, accelerate=True)
+            except PatternsDiffer:          # a rate that underflowed to 0 dropped an entry
+                pass
         return BlockLUFactors.of(matrix, blocks)
     return SparseLUFactors.of(matrix)
 

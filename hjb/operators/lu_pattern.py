@@ -109,6 +109,10 @@ def shared_pattern(block: sp.csr_matrix) -> SharedPattern:
 # ---------------------------------------------------------------- kernels (numba and numpy)
 
 
+class PatternsDiffer(ValueError):
+    """The blocks of a block-diagonal matrix do not share one pattern."""
+
+
 def shares_one_pattern(csr: sp.csr_matrix, blocks: int) -> bool:
     """Whether the CSR matrix (indices sorted) is block diagonal with ``blocks`` blocks of one
     pattern (a rate that underflows to 0 drops its entry: then the patterns differ)."""

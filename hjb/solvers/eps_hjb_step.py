@@ -215,9 +215,9 @@ class EpsHJBStep:
         # Unweighted, where u* jumps in y C stays near delta^2 / 4 however small a is, and the
         # hard case went 0.24 below min g at eps = 1 (unstable at Courant 20); B, unweighted,
         # differences m across the x-nodes where u* switches (0.0062 against 0.0048 mean error)
-        weight = correction_weight(self.mixing)
-        ratio = averaging_correction(new, covariance, self.spacings, weight / self.bound)   # w A / bound
-        ratio -= drift_correction(new, solved[1:1 + d], self.spacings, weight / self.bound)  # - w B / bound
+        scale = correction_weight(self.mixing) / self.bound     # as the kernels' stencil holds it
+        ratio = averaging_correction(new, covariance, self.spacings, scale)   # w A / bound
+        ratio -= drift_correction(new, solved[1:1 + d], self.spacings, scale)  # - w B / bound
         return np.subtract(new, self.bound * filter_function(ratio), out=ratio)
 
 

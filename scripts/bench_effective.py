@@ -8,10 +8,11 @@ printed as ratios to the monotone scheme on the same grid, measured in one run; 
 column is the process's peak resident memory so far.  Targets: <= 2e-5 at 401 nodes
 (gamma 1) and <= 5e-5 at 801 nodes (gamma 5) with the default scheme.  A second table times
 the d = 2 velocity table (wide_narrow, wells at (-1.5, 0) and (1.5, 0), gamma 5, 32
-directions) per x-node against the per-direction evaluation it replaced, with their largest
-differences: in -v . theta (H-bar in each direction: tied controls pay the same, so this is
-rounding) and in any component (ties on the diagonals' switching lines, which the table now
-splits and the per-direction evaluation settled by rounding).
+directions) per x-node: per direction (before issue 13), one shared evaluation per point
+(ties on the diagonals' switching lines split), and the correlations over a 201^2 grid (the
+route solve_effective takes), each with its largest error against a per-direction rule
+rotated to put a panel break on each switching line.  A third times the whole d = 2 solve at
+201^2 against numpy.linalg.solve on a 1500 x 1500 system (target: under 200 times it).
 
     python scripts/bench_effective.py [--quick]
 """
@@ -52,34 +53,88 @@ def main(argv=None):
                 error = float(np.interp(x0, grid.axes[0].nodes, value) - exact)
                 mark = ("met" if abs(error) <= target else "missed") if (n == at and scheme == "filtered") else ""
                 table.add(gamma, T, x0, n, scheme, error, times[scheme], times[scheme] / times["monotone"], mark,
-                          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+                          peak_mib())
     print(table.emit())
     print()
-    print(velocity_table_d2(4 if args.quick else 16).emit())
+    print(velocity_table_d2(2 if args.quick else 8).emit())
+    print()
+    print(solve_d2(41 if args.quick else 201).emit())
+
+
+WELLS_2D = dict(wide_center=[-1.5, 0.0], narrow_center=[1.5, 0.0])
+
+
+def aligned_reference(model, x, thetas):
+    """The velocities by a per-direction Gibbs rule rotated so that a panel break lies on
+    each switching line (y - x) . theta = 0: the reference of the d = 2 tables."""
+    from hjb.operators.quadrature import gibbs_average
+    out = [gibbs_average(model, x, lambda xc, y: y - xc)]
+    for t in thetas:
+        out.append(gibbs_average(model, x, lambda xc, y, t=t: (y - xc) * (((y - xc) @ t) < 0)[..., None],
+                                 align=np.broadcast_to(t, x.shape)))
+    return model.gamma * np.stack(out, axis=1)
 
 
 def velocity_table_d2(points):
-    """Seconds per x-node of the d = 2 velocity table, shared evaluation against per direction."""
-    from hjb.hbar.velocities import unit_directions
+    """Seconds per x-node of the d = 2 velocity table: per direction (before issue 13), one
+    shared evaluation per point, and the correlations over a 201^2 grid on [-3, 3]^2; the
+    largest error of each against the aligned reference at ``points`` nodes of that grid."""
+    from hjb.hbar.convolution import convolution_velocities
+    from hjb.hbar.velocities import averaged_velocities, unit_directions
     from hjb.reference.velocities import per_direction_velocities
-    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, wide_center=[-1.5, 0.0],
-                                             narrow_center=[1.5, 0.0]), gamma=5.0)
-    x = np.random.default_rng(0).uniform(-2.0, 2.0, size=(points, 2))
+    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, **WELLS_2D), gamma=5.0)
+    grid = hjb.Grid.box([-3.0, -3.0], [3.0, 3.0], [201, 201])
     thetas = unit_directions(2, 4)
+    sample = np.random.default_rng(0).choice(grid.size, points, replace=False)
+    x = grid.nodes().reshape(-1, 2)[sample]
+    reference = aligned_reference(model, x, thetas)
+    rows = []
+    for name, build, nodes in (("per direction (before)", lambda: per_direction_velocities(model, x), points),
+                               ("shared, ties split", lambda: averaged_velocities(model, x), points),
+                               ("correlations, 201² grid (now)", lambda: convolution_velocities(model, grid, thetas)[0],
+                                grid.size)):
+        start = time.perf_counter()
+        table = build()
+        seconds = time.perf_counter() - start
+        table = table if nodes == points else table[sample]
+        rows.append((name, nodes, seconds / nodes, float(np.max(np.abs(table[:, 1:] - reference)))))
+    out = Table(["table", "x-nodes", "s per x-node", "/ per direction", "max error", "peak RSS MiB"],
+                caption="d = 2 velocity table (wide_narrow, gamma 5, 34 candidates): error against a rule "
+                        "broken on each switching line")
+    for name, nodes, per_node, error in rows:
+        out.add(name, nodes, per_node, per_node / rows[0][2], error, peak_mib())
+    return out
 
-    start = time.perf_counter()
-    before = per_direction_velocities(model, x)      # the table before issue 13
-    before_s = time.perf_counter() - start
-    start = time.perf_counter()
-    after = hjb.averaged_velocities(model, x)
-    after_s = time.perf_counter() - start
-    along = np.einsum("ntd,td->nt", after[:, 2:] - before[:, 2:], thetas)
-    table = Table(["table", "x-nodes", "s per x-node", "/ per direction", "max diff of -v.theta", "max diff"],
-                  caption="d = 2 velocity table (34 candidates, 36,864 quadrature nodes a point)")
-    table.add("per direction (before)", points, before_s / points, 1, "", "")
-    table.add("shared, ties split (now)", points, after_s / points, after_s / before_s, np.max(np.abs(along)),
-              np.max(np.abs(after - before)))
-    return table
+
+def solve_d2(points):
+    """The d = 2 effective equation (wide_narrow, gamma 5, T = 0.5, [-3, 3]^2) whole solve, both
+    schemes, against numpy.linalg.solve on a 1500 x 1500 system measured in the same run
+    (median of five); target: under 200 times it."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((1500, 1500)) + 1500 * np.eye(1500), rng.random(1500)
+    np.linalg.solve(a, b)
+    yardstick = []
+    for _ in range(5):
+        start = time.perf_counter()
+        np.linalg.solve(a, b)
+        yardstick.append(time.perf_counter() - start)
+    yardstick = float(np.median(yardstick))
+    model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, **WELLS_2D), gamma=5.0)
+    grid = hjb.Grid.box([-3.0, -3.0], [3.0, 3.0], [points, points])
+    out = Table(["solve", "nodes", "steps", "s", "/ linalg.solve(1500)", "target", "peak RSS MiB"],
+                caption=f"d = 2 effective equation, wide_narrow, gamma 5, T = 0.5 "
+                        f"(numpy.linalg.solve(1500): {yardstick * 1e3:.1f} ms)")
+    for scheme in ("monotone", "filtered"):
+        start = time.perf_counter()
+        sol = hjb.solve_effective(model, grid, 0.5, scheme=scheme)
+        seconds = time.perf_counter() - start
+        ratio = seconds / yardstick
+        out.add(scheme, f"{points}²", sol.steps, seconds, ratio, "met" if ratio < 200 else "missed", peak_mib())
+    return out
+
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 if __name__ == "__main__":

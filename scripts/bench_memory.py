@@ -127,7 +127,7 @@ def measurements(quick: bool) -> list:
             ("eps_hjb", "25⁴", eps_hjb(25, 2), eps_hjb(5, 2)),
             ("eps_hjb", "41⁴", eps_hjb(41, 2), eps_hjb(5, 2)),
             ("effective", "10⁴, d = 1", effective(10_001), effective(11)),
-            ("effective", "7², d = 2 (one chunk)", effective(7, 2), effective(3, 2)),
+            ("effective", "201², d = 2 (correlations)", effective(201, 2), effective(5, 2)),
             ("egd", "2·10⁴, d = 1", effective(20_001, kind="egd"), effective(11, kind="egd")),
             ("hbar", "2000 points, quadrature, d = 2", hbar(2000, "quadrature", 2), hbar(2, "quadrature", 2)),
             ("hbar", "4 points, markov, d = 2", hbar(4, "markov", 2), hbar(1, "markov")),

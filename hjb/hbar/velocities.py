@@ -13,9 +13,12 @@ import itertools
 
 import numpy as np
 
-from ..model import TwoScaleModel
-from ..operators.quadrature import gibbs_average
+from ..grid import Grid
+from ..limits import available_bytes, current
+from ..model import DeepRelaxation, TwoScaleModel
+from ..operators.quadrature import chunk_size, gibbs_average
 from ..points import as_points
+from .convolution import FineGrid, convolution_velocities
 
 
 def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
@@ -103,6 +106,45 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
     return np.array(out)
 
 
+def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> np.ndarray:
+    """:func:`averaged_velocities` at every node of the grid (shape (n, m, d), nodes in C order),
+    by the route :func:`convolution_chosen` picks: for deep relaxation, as correlations over
+    the whole grid (:mod:`hjb.hbar.convolution`; nodes where their round-off is too large are
+    then averaged point by point), otherwise point by point."""
+    nodes = grid.nodes().reshape(-1, grid.dim)
+    if not convolution_chosen(model, grid, extended, resolution):
+        return averaged_velocities(model, nodes, extended, resolution)
+    thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
+    table, trusted = convolution_velocities(model, grid, thetas)
+    if not trusted.all():
+        table[~trusted] = averaged_velocities(model, nodes[~trusted], extended, resolution)
+    return table
+
+
+def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> bool:
+    """True when :func:`velocity_table` takes the correlations: a deep-relaxation model, whose
+    correlations fit in the allowed memory, and either a switching hyperplane the point-by-point
+    rule cannot put on a panel break (it is centred at x with breaks on the axes: any
+    direction off an axis, that is, extended controls in d >= 2; on a break, the rule
+    splits the tied nodes' weight, which leaves an error of the order of its node spacing),
+    or more than CONVOLUTION_POINT_NODES point-nodes to evaluate."""
+    if not isinstance(model, DeepRelaxation):
+        return False
+    thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
+    off_axis = bool(np.any(np.count_nonzero(np.round(thetas, 12), axis=1) > 1))
+    if not off_axis:
+        held, chunks = chunk_size(model, grid.nodes().reshape(-1, grid.dim), grid.size)
+        if held * chunks < CONVOLUTION_POINT_NODES:
+            return False
+    return convolution_bytes(model, grid, extended, resolution) <= current().memory_share * available_bytes()
+
+
+def convolution_bytes(model: DeepRelaxation, grid: Grid, extended: bool = True, resolution: int = 4) -> float:
+    """Bytes at the peak of the correlations of :func:`velocity_table` (FineGrid.peak_bytes)."""
+    directions = len(unit_directions(model.dim, resolution)) if extended else 0
+    return FineGrid.around(model, grid).peak_bytes(grid.size, directions)
+
+
 def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:
     """sum_q w_q phi(x, y_q, u*(y_q, theta)) for every direction theta: shape (m, t, d).
 
@@ -164,3 +206,5 @@ TIE = 1e-12
 #: Node-directions handled at once: the general path holds about u + 3 arrays of this many
 #: floats (64 MB each), the two-control one about 3.
 TIE_BLOCK = 2**23
+#: Point-nodes (x-nodes times quadrature nodes) above which the correlations are cheaper.
+CONVOLUTION_POINT_NODES = 10**8

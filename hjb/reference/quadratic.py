@@ -49,6 +49,19 @@ def quadratic_a_plus_minus(a: float, c: float, gamma: float, x):
     return gaussian_positive_part(z, s), gaussian_positive_part(-z, s)
 
 
+def quadratic_bang_bang_velocity(a: float, c, gamma: float, x, theta) -> np.ndarray:
+    """The averaged velocity of the extended control of direction theta (unit), U = [0, 1]:
+    gamma E[(Y - x) 1{(Y - x) . theta < 0}] for Y ~ mu_x.  With D = Y - x = u theta + D', u =
+    D . theta ~ N(mu . theta, s^2) independent of D' (mean mu' = mu - (mu . theta) theta):
+    gamma ( -E[(-u)^+] theta + Phi(-mu . theta / s) mu' ).  x (..., d), theta (d,)."""
+    x, theta = np.asarray(x, float), np.asarray(theta, float)
+    mean = gibbs_mean(a, np.broadcast_to(np.asarray(c, float), x.shape[-1:]), gamma, x) - x
+    s = np.sqrt(gibbs_variance(a, gamma))
+    along = mean @ theta
+    across = mean - along[..., None] * theta
+    return gamma * (-gaussian_positive_part(-along, s)[..., None] * theta + ndtr(-along / s)[..., None] * across)
+
+
 def quadratic_cole_hopf(a: float, c, beta: float, x, t: float) -> np.ndarray:
     """u(x, t) = a |x - c|^2 / (2 (1 + a t)) + (d / (2 beta)) log(1 + a t) at points x (..., d)."""
     x = np.asarray(x, float)

@@ -24,19 +24,16 @@ import numpy as np
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..hbar.velocities import TIE_BLOCK, averaged_velocities, unit_directions
-from ..limits import CSR_ENTRY, SLACK, check_memory
+from ..hbar.velocities import velocity_table
+from ..limits import check_memory
 from ..model import TwoScaleModel
-from ..operators.quadrature import MAX_NODES, chunk_size
 from ..operators.filtered import filtered, interior_mask, ssp_rk3, weno_derivatives
 from ..operators.transport import CharacteristicTransport
-from .invariant import default_size, memory_estimate as invariant_memory
+from .effective_memory import DEFAULT_RESOLUTION, memory_estimate
 from .march import march, plan_steps
 
 #: Default Courant number dt / dt_CFL (the explicit upwind step needs at most 1).
 DEFAULT_COURANT = 1.0
-#: Default number of extended-control directions per quadrant edge (d >= 2; see unit_directions).
-DEFAULT_RESOLUTION = 4
 
 
 @dataclass
@@ -83,7 +80,7 @@ class FilteredEffectiveStep:
     smooth the two differ by O(h dt) and the step is the fifth/third-order one."""
 
     monotone: EffectiveStep
-    velocities: list
+    upwind: list
     spacings: tuple
     dt: float
     bound: float
@@ -92,18 +89,23 @@ class FilteredEffectiveStep:
     @classmethod
     def build(cls, transport: CharacteristicTransport, dt: float) -> "FilteredEffectiveStep":
         h = float(np.max(transport.spacings))
-        return cls(EffectiveStep.build(transport, dt), [np.asarray(v) for v in transport.velocities],
-                   tuple(float(s) for s in transport.spacings), dt, FILTER_CONSTANT * np.sqrt(h) * dt,
-                   interior_mask(transport.shape, transport.axes))
+        # each velocity's components split into (a^+, a^-): a_k D_k v upwind is a_k^+ D^+ + a_k^- D^-
+        upwind = [[(np.maximum(a[..., k], 0.0), np.minimum(a[..., k], 0.0)) for k in range(a.shape[-1])]
+                  for a in map(np.asarray, transport.velocities)]
+        return cls(EffectiveStep.build(transport, dt), upwind, tuple(float(s) for s in transport.spacings), dt,
+                   FILTER_CONSTANT * np.sqrt(h) * dt, interior_mask(transport.shape, transport.axes))
 
     def rate(self, value: np.ndarray) -> np.ndarray:
-        """min_j a_j . D v with the upwind WENO5 derivative along each axis."""
+        """min_j a_j . D v with the upwind WENO5 derivative along each axis (into buffers: one
+        multiply-add per side, axis and velocity)."""
         sides = [weno_derivatives(value, k, h) for k, h in enumerate(self.spacings)]
-        best = None
-        for a in self.velocities:
-            total = sum(np.where(a[..., k] > 0, a[..., k] * plus, a[..., k] * minus)
-                        for k, (minus, plus) in enumerate(sides))
-            best = total if best is None else np.minimum(best, total)
+        best, total, term = np.full(value.shape, np.inf), np.empty(value.shape), np.empty(value.shape)
+        for parts in self.upwind:
+            total.fill(0.0)
+            for (plus_rate, minus_rate), (minus, plus) in zip(parts, sides):
+                total += np.multiply(plus_rate, plus, out=term)
+                total += np.multiply(minus_rate, minus, out=term)
+            np.minimum(best, total, out=best)
         return best
 
     def __call__(self, value: np.ndarray) -> np.ndarray:
@@ -209,7 +211,7 @@ def solve_effective(model: TwoScaleModel, grid: Grid, T: float, extended: bool =
     check_courant(courant)
     check_scheme(scheme)
     check_memory(memory_estimate(model, grid, extended, resolution), f"an x-grid of {grid.size:,} nodes")
-    table = averaged_velocities(model, grid.nodes().reshape(-1, grid.dim), extended, resolution)
+    table = velocity_table(model, grid, extended, resolution)
     table = table.reshape(grid.shape + table.shape[1:])
     for j in range(table.shape[-2]):
         check_finite(table[..., j, :].sum(axis=-1), "effective: averaged velocities", 0, grid.coordinates())
@@ -266,34 +268,3 @@ def solve_egd(model: TwoScaleModel, grid: Grid, T: float, **options) -> Effectiv
     0.0642
     """
     return solve_effective(model, grid, T, extended=False, **options)
-
-
-def coarse_sample(grid: Grid, points: int = 17) -> np.ndarray:
-    """At most ``points`` nodes per axis of the grid's box (its corners included), shape (m, d):
-    what an estimate evaluates instead of every node."""
-    return Grid.box(grid.lower, grid.upper, np.minimum(grid.shape, points)).nodes().reshape(-1, grid.dim)
-
-
-def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
-                    resolution: int = DEFAULT_RESOLUTION) -> float:
-    """Bytes at the peak of :func:`solve_effective`: the larger of the Gibbs averages of the m
-    candidate velocities (P point-nodes a chunk, :func:`hjb.operators.quadrature.chunk_size`)
-    and the march (calibrated against measured peak RSS by scripts/bench_memory.py)."""
-    d, n = model.dim, grid.size
-    m = len(model.control_values) + (len(unit_directions(d, resolution)) if extended else 0)
-    if model.potential is None:         # one invariant measure per node, then its nodes' velocities
-        size = max(default_size(model, x) for x in coarse_sample(grid, 3))
-        averages = invariant_memory(size, d) / SLACK + 8.0 * size * (2 * m * d + d + 4)
-    else:
-        P, _ = chunk_size(model, coarse_sample(grid), n)
-        u = len(model.control_values)
-        B = min(P * (m - u), max(TIE_BLOCK, MAX_NODES * (m - u)))   # bang_bang_average's block
-        averages = (8.0 * P * (2 * d + 2                       # nodes y, offsets; log-weights, weights
-                               + max(3 * d + 3, u * d + d))    # the potential's temporaries, or phi
-                    + (B * (8.0 * (u + 4) + u) if extended else 0.0))  # payoffs, share, max, where; ties
-    averages += 16.0 * n * m * d                               # the averages per node, then concatenated
-    march = n * (8.0 * m * d                                   # the velocity table
-                 + m * (CSR_ENTRY * 2**d + 4)                  # an interpolation matrix per candidate
-                 + 48 * d + 40 * 2**d                          # one matrix's assembly
-                 + 32 + 8 * (4 * d + 12))                      # values; the filtered step's stages
-    return SLACK * max(averages, march)

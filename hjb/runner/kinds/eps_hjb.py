@@ -20,7 +20,8 @@ from ...output.rates import loglog_rate
 from ...output.result import Result
 from ...output.summary import value_extremes
 from ...limits import Estimate
-from ...solvers.effective import memory_estimate as effective_memory, solve_effective
+from ...solvers.effective import solve_effective
+from ...solvers.effective_memory import memory_estimate as effective_memory
 from ...solvers.eps_hjb import (DEFAULT_INTERPOLATION, INTERPOLATIONS, SPLITTINGS, default_splitting, memory_estimate,
                                 solve_eps_hjb)
 from ..build import build_grid, build_model, grid_result

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...limits import Estimate
 from ...output.summary import value_extremes
-from ...solvers.effective import coarse_sample
+from ...solvers.effective_memory import coarse_sample
 from ...solvers.hopf_lax import godunov_hopf_lax, memory_estimate as envelope_memory, moreau_envelope
 from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory
 from ..build import build_grid, build_loss, grid_result

@@ -15,7 +15,7 @@ from ...limits import Estimate
 from ...output.plots import image, members, pretty
 from ...output.result import Result
 from ...output.summary import value_extremes
-from ...solvers.effective import coarse_sample
+from ...solvers.effective_memory import coarse_sample
 from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory, solve_viscous_hj
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec

@@ -1,0 +1,185 @@
+"""The averaged velocities of deep relaxation on a whole x-grid at once, as correlations.
+
+For the deep-relaxation model (SPEC section 1) mu_x(dy) = E(y) G(y - x) dy / Z(x) with
+E = exp(-f) and G(z) = exp(-gamma |z|^2 / 2), and phi(x, y, u) = u gamma (y - x).  Every
+average the velocity table needs is therefore a correlation of E with a fixed kernel:
+
+    Z(x)   = integral of E(x + z) G(z) dz,
+    M(x)   = integral of E(x + z) G(z) z dz / Z(x)                       = m(x) - x,
+    H_t(x) = integral over z . theta_t < 0 of E(x + z) G(z) z dz / Z(x),
+
+and the velocities are u gamma M for a constant control u, and u_min gamma M +
+(u_max - u_min) gamma H_t for the bang-bang control of direction theta_t (it takes u_max
+where the payoff -phi . theta is larger, on the half-space (y - x) . theta < 0).
+
+Discretisation: y on the x-grid refined ``refinement`` times and widened by the Gibbs window.
+The integrand is smooth and decays like G, so the trapezoid rule is spectrally accurate on
+whole lines; the half-space is cut along the axis a where |theta_a| is largest: for each line
+of the other coordinates z', the integral over z_a < s(z') = -theta' . z' / theta_a is taken
+with weights exact for quintics (trapezoid with its Euler-Maclaurin end corrections up to the
+node below s, a quintic through the six nearest nodes over the last part cell): sixth order
+in the y-step, with no tie on the switching hyperplane.  One forward FFT of E and one product
+and inverse FFT per kernel give every x-node's averages; directions come in pairs
+(H_{-theta} = M - H_theta, exactly, the weights being complementary).
+
+FFT round-off is absolute, about eps |E|_max times the kernel's mass: where Z(x) is far below
+that (a loss rising by hundreds over the box) the node is flagged, and the caller averages it
+point by point instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import check_finite
+from ..grid import Grid
+from ..model import DeepRelaxation
+
+#: The y-step is at most this fraction of the model's length scale (sets the accuracy).
+Y_FRACTION = 0.125
+#: A node's averages are trusted when the FFT round-off bound is below this fraction of Z(x).
+ROUNDOFF_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class FineGrid:
+    """The y-grid of the correlations: the x-grid refined ``refinement`` times per axis and
+    widened by ``halo`` y-nodes a side (the kernel's half-width), so that the x-nodes are the
+    y-nodes ``halo + refinement k``."""
+
+    lower: np.ndarray
+    steps: np.ndarray
+    refinement: tuple
+    halo: tuple
+    shape: tuple
+
+    @classmethod
+    def around(cls, model: DeepRelaxation, grid: Grid, refinement=None) -> "FineGrid":
+        nodes = grid.nodes().reshape(-1, grid.dim)
+        _, radius = model.gibbs_window(nodes)
+        reach = np.max(radius, axis=0)
+        if refinement is None:
+            refinement = np.ceil(grid.spacings / (Y_FRACTION * model.length_scale)).astype(int)
+        refinement = np.broadcast_to(np.asarray(refinement, int), (grid.dim,))
+        steps = grid.spacings / refinement
+        halo = np.ceil(reach / steps).astype(int) + 3        # + 3: the quintic's nodes past the cut
+        shape = tuple((np.array(grid.shape) - 1) * refinement + 1 + 2 * halo)
+        return cls(grid.lower - halo * steps, steps, tuple(int(r) for r in refinement),
+                   tuple(int(k) for k in halo), shape)
+
+    def axis(self, k: int) -> np.ndarray:
+        return self.lower[k] + self.steps[k] * np.arange(self.shape[k])
+
+    def offsets(self, k: int) -> np.ndarray:
+        """The kernel's offsets z along axis k: -halo .. halo y-steps."""
+        return self.steps[k] * np.arange(-self.halo[k], self.halo[k] + 1)
+
+    def peak_bytes(self, nodes: int, directions: int) -> float:
+        """Bytes at the peak of :func:`correlation_averages`: the y-nodes and the loss on them
+        (2 d + 2 arrays of the fine grid), the FFTs (four arrays of the padded length: the
+        spectrum of E, a kernel's, their product, the inverse), and the averages per x-node."""
+        from scipy import fft
+        d = len(self.shape)
+        padded = np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape])
+        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * padded + nodes * (1 + d + directions * d))
+
+
+def half_line_weights(s: np.ndarray, step: float, halo: int) -> np.ndarray:
+    """Weights w (len(s), 2 halo + 1) on the nodes z_i = i step, |i| <= halo, with
+    sum_i w_i c(z_i) = integral from -infinity to s of c, to O(step^6) for a smooth c that is
+    negligible at the window's ends.  Trapezoid up to the node z_J <= s with its Euler-Maclaurin
+    end corrections, -step^2/12 c'(z_J) + step^4/720 c'''(z_J) (the derivatives by central
+    differences on z_{J-2} .. z_{J+2}), plus the integral over [z_J, s] of the quintic through
+    z_{J-2} .. z_{J+3}.  s is clamped to [z_{2-halo}, z_{halo-3}]."""
+    s = np.asarray(s, float).ravel()
+    where = np.clip(s / step, 2 - halo, halo - 3 - 1e-12)
+    J = np.floor(where).astype(int)
+    t = where - J
+    index = np.arange(-halo, halo + 1)
+    w = step * (index[None, :] < J[:, None]) + 0.5 * step * (index[None, :] == J[:, None])
+    # the integrals over [0, t] of the Lagrange quintics L_k(tau) = sum_p basis[k, p] tau^p
+    powers = np.arange(len(CUT_NODES))
+    basis = np.linalg.inv(np.vander(CUT_NODES, len(CUT_NODES), increasing=True)).T
+    part = (t[:, None] ** (powers + 1) / (powers + 1)) @ basis.T
+    rows = np.arange(len(s))[:, None]
+    np.add.at(w, (rows, J[:, None] + halo + CUT_NODES[None, :]), step * (part + END_CORRECTION[None, :]))
+    return w
+
+
+#: The nodes (offsets from J) of the last part cell's quintic.
+CUT_NODES = np.arange(-2, 4)
+#: The end corrections on those nodes, in units of the step: -(1/12) c' + (1/720) c''' at z_J
+#: with c' = (c_{-2} - 8 c_{-1} + 8 c_1 - c_2) / 12 and c''' = (-c_{-2} + 2 c_{-1} - 2 c_1 + c_2) / 2.
+END_CORRECTION = np.array([-11.0, 82.0, 0.0, -82.0, 11.0, 0.0]) / 1440.0
+
+
+def gaussian_kernels(model: DeepRelaxation, fine: FineGrid, thetas: np.ndarray):
+    """The correlation kernels, each of shape (2 halo + 1, ...): first the whole-space ones
+    (G, then G z_c for each component c), then for each direction theta (theta_a > 0 on its
+    largest axis a) the half-space ones G z_c times the weights of z_a < s(z')."""
+    d = len(fine.shape)
+    z = np.meshgrid(*[fine.offsets(k) for k in range(d)], indexing="ij")
+    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in z)) * np.prod(fine.steps)
+    yield gauss
+    for zc in z:
+        yield gauss * zc
+    for theta in thetas:
+        a = int(np.argmax(np.abs(theta)))
+        across = sum(theta[k] * z[k] for k in range(d) if k != a)
+        s = -np.take(np.asarray(across, float) * np.ones(gauss.shape), fine.halo[a], axis=a) / theta[a]
+        weights = half_line_weights(s, fine.steps[a], fine.halo[a])
+        weights = np.moveaxis(weights.reshape(s.shape + (-1,)), -1, a) / fine.steps[a]
+        for zc in z:
+            yield gauss * weights * zc
+
+
+def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, refinement=None):
+    """Z (n,), M (n, d) and H (n, t, d) of the module docstring at the n x-nodes (flattened in
+    C order), for the directions ``thetas`` each with its largest component positive, and
+    the mask of nodes whose FFT round-off bound is within ROUNDOFF_TOLERANCE of Z."""
+    from scipy import fft
+    fine = FineGrid.around(model, grid, refinement)
+    d = grid.dim
+    y = np.stack(np.meshgrid(*[fine.axis(k) for k in range(d)], indexing="ij"), axis=-1)
+    f = model.loss.value(y)
+    del y
+    check_finite(np.sum(f), "velocity table: the loss on the y-box around the x-grid", None, None)
+    energy = np.exp(-(f - np.min(f)))
+    del f
+    length = tuple(fft.next_fast_len(n, real=True) for n in fine.shape)
+    spectrum = fft.rfftn(energy, length, workers=-1)
+    del energy
+    take = tuple(slice(2 * k, 2 * k + (n - 1) * r + 1, r) for k, r, n in zip(fine.halo, fine.refinement, grid.shape))
+    out = []
+    for kernel in gaussian_kernels(model, fine, thetas):
+        product = fft.rfftn(kernel[(slice(None, None, -1),) * d], length, workers=-1)
+        product *= spectrum
+        out.append(fft.irfftn(product, length, workers=-1)[take].ravel())
+        if len(out) == 1:
+            mass = float(np.sum(np.abs(kernel)))
+    Z = out[0]
+    M = np.stack(out[1:1 + d], axis=-1) / Z[:, None]
+    H = np.stack(out[1 + d:], axis=-1).reshape(len(Z), len(thetas), d) / Z[:, None, None]
+    roundoff = np.finfo(float).eps * np.log2(np.prod(length)) * mass
+    return Z, M, H, roundoff <= ROUNDOFF_TOLERANCE * Z
+
+
+def convolution_velocities(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, refinement=None):
+    """The velocity table of :func:`hjb.hbar.velocities.averaged_velocities` at every node of
+    the grid (shape (n, m, d), nodes in C order: the constant controls, then the bang-bang
+    control of each direction in ``thetas``), and the mask of the nodes it holds (the others
+    are NaN: see ROUNDOFF_TOLERANCE)."""
+    largest = np.argmax(np.abs(thetas), axis=1) if len(thetas) else np.zeros(0, int)
+    sign = np.sign(thetas[np.arange(len(thetas)), largest]) if len(thetas) else np.zeros(0)
+    canonical, which = np.unique(np.round(thetas * sign[:, None], 14), axis=0, return_inverse=True)
+    _, M, H, trusted = correlation_averages(model, grid, canonical, refinement)
+    # the half-space z . theta < 0 for theta_a < 0 is the complement of that of -theta
+    H = np.where(sign[None, :, None] > 0, H[:, which.ravel()], M[:, None, :] - H[:, which.ravel()])
+    u = model.control_values
+    gamma = model.gamma
+    constant = gamma * u[None, :, None] * M[:, None, :]
+    bang_bang = gamma * (u[0] * M[:, None, :] + (u[-1] - u[0]) * H)
+    table = np.concatenate([constant, bang_bang], axis=1)
+    table[~trusted] = np.nan
+    return table, trusted

@@ -18,13 +18,14 @@ whole lines; the half-space is cut along the axis a where |theta_a| is largest: 
 of the other coordinates z', the integral over z_a < s(z') = -theta' . z' / theta_a is taken
 with weights exact for quintics (trapezoid with its Euler-Maclaurin end corrections up to the
 node below s, a quintic through the six nearest nodes over the last part cell): sixth order
-in the y-step, with no tie on the switching hyperplane.  One forward FFT of E and one product
-and inverse FFT per kernel give every x-node's averages; directions come in pairs
-(H_{-theta} = M - H_theta, exactly, the weights being complementary).
+in the y-step, with no tie on the switching hyperplane.  One forward FFT of E, and per kernel
+one forward FFT, a product and an inverse FFT, give every x-node's averages; directions come
+in pairs (H_{-theta} = M - H_theta, exactly, the weights being complementary).
 
-FFT round-off is absolute, about eps |E|_max times the kernel's mass: where Z(x) is far below
-that (a loss rising by hundreds over the box) the node is flagged, and the caller averages it
-point by point instead.
+FFT round-off is absolute, about eps |E|_max times the kernel's mass: at a node where Z(x) is
+not far above that (the loss there well above its minimum over the box) the same sums are
+taken directly over the node's window, with its own shift of the exponent, so every node
+gets the same rule to its full accuracy.
 """
 from __future__ import annotations
 
@@ -38,8 +39,18 @@ from ..model import DeepRelaxation
 
 #: The y-step is at most this fraction of the model's length scale (sets the accuracy).
 Y_FRACTION = 0.125
-#: A node's averages are trusted when the FFT round-off bound is below this fraction of Z(x).
-ROUNDOFF_TOLERANCE = 1e-9
+#: A node is summed directly when the FFT round-off bound exceeds this fraction of Z(x) (the
+#: round-off measured is at most 0.15 of the bound: the averages then keep about 1e-7).
+ROUNDOFF_TOLERANCE = 1e-6
+#: Seconds per element and log2 of the length of a real FFT (1 s for the 71 FFTs of 972^2 at
+#: 201^2 in d = 2 on the 2-core machine of scripts/bench_effective.py).
+FFT_SECONDS = 7.5e-10
+#: A node may be summed directly when the loss there exceeds its least value on the x-grid by
+#: more than this: log(ROUNDOFF_TOLERANCE / (eps log2 of a long FFT)) ~ 19, less a margin for
+#: a narrow well (Z below its Gaussian mass) and for the least value off the grid.
+DIRECT_EXCESS = 14.0
+#: Bytes of node windows summed directly at once.
+DIRECT_BYTES = 2**26
 
 
 @dataclass(frozen=True)
@@ -75,14 +86,25 @@ class FineGrid:
         """The kernel's offsets z along axis k: -halo .. halo y-steps."""
         return self.steps[k] * np.arange(-self.halo[k], self.halo[k] + 1)
 
-    def peak_bytes(self, nodes: int, directions: int) -> float:
+    def peak_bytes(self, nodes: int, directions: int, direct: bool = True) -> float:
         """Bytes at the peak of :func:`correlation_averages`: the y-nodes and the loss on them
         (2 d + 2 arrays of the fine grid), the FFTs (four arrays of the padded length: the
-        spectrum of E, a kernel's, their product, the inverse), and the averages per x-node."""
+        spectrum of E, a kernel's, their product, the inverse), the averages per x-node, and
+        with ``direct`` (a node may be summed directly) the kernels' factors and a batch of windows."""
         from scipy import fft
         d = len(self.shape)
         padded = np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape])
-        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * padded + nodes * (1 + d + directions * d))
+        kernels = (1 + d + -(-directions // 2) * d) * np.prod([2 * h + 1 for h in self.halo])
+        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * padded + nodes * (1 + d + directions * d)) \
+            + ((8.0 * kernels + DIRECT_BYTES) if direct else 0.0)
+
+    def fft_seconds(self, directions: int) -> float:
+        """The correlations' FFTs, timed: one of E, then a forward and an inverse one per kernel,
+        FFT_SECONDS per element and log2 of the padded length."""
+        from scipy import fft
+        d = len(self.shape)
+        padded = float(np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape]))
+        return FFT_SECONDS * (1 + 2 * (1 + d + -(-directions // 2) * d)) * padded * np.log2(padded)
 
 
 def half_line_weights(s: np.ndarray, step: float, halo: int) -> np.ndarray:
@@ -114,72 +136,100 @@ CUT_NODES = np.arange(-2, 4)
 END_CORRECTION = np.array([-11.0, 82.0, 0.0, -82.0, 11.0, 0.0]) / 1440.0
 
 
-def gaussian_kernels(model: DeepRelaxation, fine: FineGrid, thetas: np.ndarray):
-    """The correlation kernels, each of shape (2 halo + 1, ...): first the whole-space ones
-    (G, then G z_c for each component c), then for each direction theta (theta_a > 0 on its
-    largest axis a) the half-space ones G z_c times the weights of z_a < s(z')."""
+def kernel_factors(fine: FineGrid, thetas: np.ndarray):
+    """The correlation kernels without their Gaussian, each of shape (2 halo + 1, ...): first
+    the whole-space ones (the trapezoid weights w, then w z_c for each component c), then
+    for each direction theta (theta_a > 0 on its largest axis a) the half-space ones w z_c
+    with the half-line weights of z_a < s(z') along a.  A kernel is G times its factor."""
     d = len(fine.shape)
     z = np.meshgrid(*[fine.offsets(k) for k in range(d)], indexing="ij")
-    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in z)) * np.prod(fine.steps)
-    yield gauss
+    whole = np.full(z[0].shape, float(np.prod(fine.steps)))
+    yield whole
     for zc in z:
-        yield gauss * zc
+        yield whole * zc
     for theta in thetas:
         a = int(np.argmax(np.abs(theta)))
         across = sum(theta[k] * z[k] for k in range(d) if k != a)
-        s = -np.take(np.asarray(across, float) * np.ones(gauss.shape), fine.halo[a], axis=a) / theta[a]
+        s = -np.take(np.asarray(across, float) * np.ones(whole.shape), fine.halo[a], axis=a) / theta[a]
         weights = half_line_weights(s, fine.steps[a], fine.halo[a])
         weights = np.moveaxis(weights.reshape(s.shape + (-1,)), -1, a) / fine.steps[a]
         for zc in z:
-            yield gauss * weights * zc
+            yield whole * weights * zc
 
 
 def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, refinement=None):
     """Z (n,), M (n, d) and H (n, t, d) of the module docstring at the n x-nodes (flattened in
-    C order), for the directions ``thetas`` each with its largest component positive, and
-    the mask of nodes whose FFT round-off bound is within ROUNDOFF_TOLERANCE of Z."""
+    C order; Z up to a factor per node), for the directions ``thetas`` each with its largest
+    component positive, and the mask of the nodes summed directly (their FFT round-off bound
+    above ROUNDOFF_TOLERANCE Z)."""
     from scipy import fft
     fine = FineGrid.around(model, grid, refinement)
     d = grid.dim
-    y = np.stack(np.meshgrid(*[fine.axis(k) for k in range(d)], indexing="ij"), axis=-1)
-    f = model.loss.value(y)
-    del y
-    check_finite(np.sum(f), "velocity table: the loss on the y-box around the x-grid", None, None)
-    energy = np.exp(-(f - np.min(f)))
-    del f
+    f = model.loss.value(np.stack(np.meshgrid(*[fine.axis(k) for k in range(d)], indexing="ij"), axis=-1))
+    # +inf is a zero density; NaN or -inf is a broken loss
+    check_finite(np.where(f == np.inf, 0.0, f), "velocity table: the loss on the y-box around the x-grid", None,
+                 {f"y{k + 1}" if d > 1 else "y": fine.axis(k) for k in range(d)})
+    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in np.meshgrid(*[fine.offsets(k) for k in range(d)],
+                                                                         indexing="ij")))
     length = tuple(fft.next_fast_len(n, real=True) for n in fine.shape)
-    spectrum = fft.rfftn(energy, length, workers=-1)
-    del energy
+    spectrum = fft.rfftn(np.exp(-(f - np.min(f))), length, workers=-1)
     take = tuple(slice(2 * k, 2 * k + (n - 1) * r + 1, r) for k, r, n in zip(fine.halo, fine.refinement, grid.shape))
-    out = []
-    for kernel in gaussian_kernels(model, fine, thetas):
+    out, direct, factors = [], None, None
+    for k, factor in enumerate(kernel_factors(fine, thetas)):
+        kernel = gauss * factor
         product = fft.rfftn(kernel[(slice(None, None, -1),) * d], length, workers=-1)
         product *= spectrum
         out.append(fft.irfftn(product, length, workers=-1)[take].ravel())
-        if len(out) == 1:
-            mass = float(np.sum(np.abs(kernel)))
+        if k == 0:                         # the first kernel is G: Z, and the round-off bound
+            bound = np.finfo(float).eps * np.log2(np.prod(length)) * float(np.sum(kernel))
+            direct = bound > ROUNDOFF_TOLERANCE * out[0]
+            if direct.any():
+                factors = np.empty((1 + d + len(thetas) * d, factor.size))
+        if factors is not None:
+            factors[k] = factor.ravel()
+    if factors is not None:
+        nodes = np.flatnonzero(direct)
+        batch = max(1, DIRECT_BYTES // (8 * factors.shape[1]))
+        for start in range(0, len(nodes), batch):
+            some = nodes[start:start + batch]
+            sums = direct_windows(model, fine, f, gauss, some, grid.shape) @ factors.T
+            for k, column in enumerate(sums.T):
+                out[k][some] = column
     Z = out[0]
     M = np.stack(out[1:1 + d], axis=-1) / Z[:, None]
-    H = np.stack(out[1 + d:], axis=-1).reshape(len(Z), len(thetas), d) / Z[:, None, None]
-    roundoff = np.finfo(float).eps * np.log2(np.prod(length)) * mass
-    return Z, M, H, roundoff <= ROUNDOFF_TOLERANCE * Z
+    H = np.stack(out[1 + d:], axis=-1).reshape(len(Z), len(thetas), d) / Z[:, None, None] if len(thetas) \
+        else np.zeros((len(Z), 0, d))
+    return Z, M, H, direct
+
+
+def direct_windows(model: DeepRelaxation, fine: FineGrid, f: np.ndarray, gauss: np.ndarray, nodes: np.ndarray,
+                   shape: tuple) -> np.ndarray:
+    """For the x-nodes ``nodes`` (flat indices into the x-grid of ``shape``), their windows'
+    weights exp(-(f(x + z) + gamma |z|^2 / 2 - c)), one row a node, c its smallest exponent (so
+    nothing that matters over- or underflows; the factor exp(-c) cancels in M and H): a kernel
+    factor's direct sums at those nodes are this matrix times it."""
+    log_gauss = np.log(np.maximum(gauss, np.finfo(float).tiny)).ravel()
+    rows = np.empty((len(nodes), gauss.size))
+    for row, index in zip(rows, zip(*np.unravel_index(nodes, shape))):
+        centre = [h + r * j for h, r, j in zip(fine.halo, fine.refinement, index)]
+        exponent = f[tuple(slice(c - h, c + h + 1) for c, h in zip(centre, fine.halo))].ravel() - log_gauss
+        np.exp(-(exponent - np.min(exponent)), out=row)
+    return rows
 
 
 def convolution_velocities(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, refinement=None):
     """The velocity table of :func:`hjb.hbar.velocities.averaged_velocities` at every node of
     the grid (shape (n, m, d), nodes in C order: the constant controls, then the bang-bang
-    control of each direction in ``thetas``), and the mask of the nodes it holds (the others
-    are NaN: see ROUNDOFF_TOLERANCE)."""
-    largest = np.argmax(np.abs(thetas), axis=1) if len(thetas) else np.zeros(0, int)
-    sign = np.sign(thetas[np.arange(len(thetas)), largest]) if len(thetas) else np.zeros(0)
-    canonical, which = np.unique(np.round(thetas * sign[:, None], 14), axis=0, return_inverse=True)
-    _, M, H, trusted = correlation_averages(model, grid, canonical, refinement)
+    control of each direction in ``thetas``), and the mask of the nodes summed directly."""
+    if len(thetas):
+        sign = np.sign(thetas[np.arange(len(thetas)), np.argmax(np.abs(thetas), axis=1)])
+        canonical, which = np.unique(np.round(thetas * sign[:, None], 14), axis=0, return_inverse=True)
+    else:
+        sign, canonical, which = np.zeros(0), thetas, np.zeros(0, int)
+    _, M, H, direct = correlation_averages(model, grid, canonical, refinement)
     # the half-space z . theta < 0 for theta_a < 0 is the complement of that of -theta
     H = np.where(sign[None, :, None] > 0, H[:, which.ravel()], M[:, None, :] - H[:, which.ravel()])
     u = model.control_values
-    gamma = model.gamma
-    constant = gamma * u[None, :, None] * M[:, None, :]
-    bang_bang = gamma * (u[0] * M[:, None, :] + (u[-1] - u[0]) * H)
-    table = np.concatenate([constant, bang_bang], axis=1)
-    table[~trusted] = np.nan
-    return table, trusted
+    constant = model.gamma * u[None, :, None] * M[:, None, :]
+    bang_bang = model.gamma * (u[0] * M[:, None, :] + (u[-1] - u[0]) * H)
+    return np.concatenate([constant, bang_bang], axis=1), direct

@@ -18,7 +18,7 @@ from ..limits import available_bytes, current
 from ..model import DeepRelaxation, TwoScaleModel
 from ..operators.quadrature import chunk_size, gibbs_average
 from ..points import as_points
-from .convolution import FineGrid, convolution_velocities
+from .convolution import DIRECT_EXCESS, FineGrid, convolution_velocities
 
 
 def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
@@ -109,40 +109,45 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
 def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> np.ndarray:
     """:func:`averaged_velocities` at every node of the grid (shape (n, m, d), nodes in C order),
     by the route :func:`convolution_chosen` picks: for deep relaxation, as correlations over
-    the whole grid (:mod:`hjb.hbar.convolution`; nodes where their round-off is too large are
-    then averaged point by point), otherwise point by point."""
-    nodes = grid.nodes().reshape(-1, grid.dim)
+    the whole grid (:mod:`hjb.hbar.convolution`), otherwise point by point."""
     if not convolution_chosen(model, grid, extended, resolution):
-        return averaged_velocities(model, nodes, extended, resolution)
+        return averaged_velocities(model, grid.nodes().reshape(-1, grid.dim), extended, resolution)
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
-    table, trusted = convolution_velocities(model, grid, thetas)
-    if not trusted.all():
-        table[~trusted] = averaged_velocities(model, nodes[~trusted], extended, resolution)
-    return table
+    return convolution_velocities(model, grid, thetas)[0]
 
 
 def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> bool:
-    """True when :func:`velocity_table` takes the correlations: a deep-relaxation model, whose
-    correlations fit in the allowed memory, and either a switching hyperplane the point-by-point
-    rule cannot put on a panel break (it is centred at x with breaks on the axes: any
-    direction off an axis, that is, extended controls in d >= 2; on a break, the rule
-    splits the tied nodes' weight, which leaves an error of the order of its node spacing),
-    or more than CONVOLUTION_POINT_NODES point-nodes to evaluate."""
+    """True when :func:`velocity_table` takes the correlations: a deep-relaxation model whose
+    correlations fit in the allowed memory, and either
+
+    * a switching hyperplane off the axes (extended controls in d >= 2), which the
+      point-by-point rule (centred at x, panel breaks on the axes) cannot put on a panel
+      break: it splits the tied nodes' weight and errs by about its node spacing, so the
+      correlations are taken unless they would cost over ACCURACY_PREMIUM times as much
+      (a very wide Gibbs window on a few nodes); or
+    * otherwise (d = 1, where the rule is exact, or constant controls only) more than
+      CONVOLUTION_POINT_NODES point-nodes to evaluate."""
     if not isinstance(model, DeepRelaxation):
         return False
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
-    off_axis = bool(np.any(np.count_nonzero(np.round(thetas, 12), axis=1) > 1))
-    if not off_axis:
-        held, chunks = chunk_size(model, grid.nodes().reshape(-1, grid.dim), grid.size)
-        if held * chunks < CONVOLUTION_POINT_NODES:
+    held, chunks = chunk_size(model, grid.nodes().reshape(-1, grid.dim), grid.size)
+    if np.any(np.count_nonzero(np.round(thetas, 12), axis=1) > 1):
+        fine = FineGrid.around(model, grid)
+        point_seconds = POINT_SECONDS * held * chunks * (len(model.control_values) + len(thetas))
+        if fine.fft_seconds(len(thetas)) > ACCURACY_PREMIUM * point_seconds:
             return False
+    elif held * chunks < CONVOLUTION_POINT_NODES:
+        return False
     return convolution_bytes(model, grid, extended, resolution) <= current().memory_share * available_bytes()
 
 
 def convolution_bytes(model: DeepRelaxation, grid: Grid, extended: bool = True, resolution: int = 4) -> float:
-    """Bytes at the peak of the correlations of :func:`velocity_table` (FineGrid.peak_bytes)."""
+    """Bytes at the peak of the correlations of :func:`velocity_table` (FineGrid.peak_bytes; the
+    direct sums counted where the loss on the grid rises by more than DIRECT_EXCESS)."""
     directions = len(unit_directions(model.dim, resolution)) if extended else 0
-    return FineGrid.around(model, grid).peak_bytes(grid.size, directions)
+    f = model.loss.value(grid.nodes())
+    direct = not np.all(np.isfinite(f)) or float(np.max(f) - np.min(f)) > DIRECT_EXCESS
+    return FineGrid.around(model, grid).peak_bytes(grid.size, directions, direct)
 
 
 def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:
@@ -206,5 +211,12 @@ TIE = 1e-12
 #: Node-directions handled at once: the general path holds about u + 3 arrays of this many
 #: floats (64 MB each), the two-control one about 3.
 TIE_BLOCK = 2**23
-#: Point-nodes (x-nodes times quadrature nodes) above which the correlations are cheaper.
+#: Point-nodes (x-nodes times quadrature nodes) above which the correlations are taken where
+#: the point-by-point rule is exact (d = 1) or needs no switching line (constant controls).
 CONVOLUTION_POINT_NODES = 10**8
+#: Seconds per point-node and candidate of the point-by-point table (0.021 s per x-node for
+#: 36,864 nodes and 34 candidates on the 2-core machine of scripts/bench_effective.py).
+POINT_SECONDS = 1.7e-8
+#: How many times the point-by-point table's cost the correlations may take where they are
+#: the accurate route (switching lines off the axes).
+ACCURACY_PREMIUM = 10.0

@@ -49,7 +49,7 @@ FFT_SECONDS = 7.5e-10
 #: more than this: log(ROUNDOFF_TOLERANCE / (eps log2 of a long FFT)) ~ 19, less a margin for
 #: a narrow well (Z below its Gaussian mass) and for the least value off the grid.
 DIRECT_EXCESS = 14.0
-#: Bytes of node windows summed directly at once.
+#: Bytes of a batch of node windows summed directly at once (two such arrays are held).
 DIRECT_BYTES = 2**26
 
 
@@ -96,7 +96,7 @@ class FineGrid:
         padded = np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape])
         kernels = (1 + d + -(-directions // 2) * d) * np.prod([2 * h + 1 for h in self.halo])
         return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * padded + nodes * (1 + d + directions * d)) \
-            + ((8.0 * kernels + DIRECT_BYTES) if direct else 0.0)
+            + ((8.0 * kernels + 2 * DIRECT_BYTES) if direct else 0.0)     # windows, their exponents
 
     def fft_seconds(self, directions: int) -> float:
         """The correlations' FFTs, timed: one of E, then a forward and an inverse one per kernel,
@@ -192,7 +192,7 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
         batch = max(1, DIRECT_BYTES // (8 * factors.shape[1]))
         for start in range(0, len(nodes), batch):
             some = nodes[start:start + batch]
-            sums = direct_windows(model, fine, f, gauss, some, grid.shape) @ factors.T
+            sums = direct_windows(fine, f, gauss, some, grid.shape) @ factors.T
             for k, column in enumerate(sums.T):
                 out[k][some] = column
     Z = out[0]
@@ -202,19 +202,17 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
     return Z, M, H, direct
 
 
-def direct_windows(model: DeepRelaxation, fine: FineGrid, f: np.ndarray, gauss: np.ndarray, nodes: np.ndarray,
-                   shape: tuple) -> np.ndarray:
+def direct_windows(fine: FineGrid, f: np.ndarray, gauss: np.ndarray, nodes: np.ndarray, shape: tuple) -> np.ndarray:
     """For the x-nodes ``nodes`` (flat indices into the x-grid of ``shape``), their windows'
     weights exp(-(f(x + z) + gamma |z|^2 / 2 - c)), one row a node, c its smallest exponent (so
     nothing that matters over- or underflows; the factor exp(-c) cancels in M and H): a kernel
-    factor's direct sums at those nodes are this matrix times it."""
-    log_gauss = np.log(np.maximum(gauss, np.finfo(float).tiny)).ravel()
-    rows = np.empty((len(nodes), gauss.size))
-    for row, index in zip(rows, zip(*np.unravel_index(nodes, shape))):
-        centre = [h + r * j for h, r, j in zip(fine.halo, fine.refinement, index)]
-        exponent = f[tuple(slice(c - h, c + h + 1) for c, h in zip(centre, fine.halo))].ravel() - log_gauss
-        np.exp(-(exponent - np.min(exponent)), out=row)
-    return rows
+    factor's direct sums at those nodes are this matrix times it.  The window of x-node j
+    starts at y-node refinement j."""
+    windows = np.lib.stride_tricks.sliding_window_view(f, gauss.shape)
+    starts = tuple(r * j for r, j in zip(fine.refinement, np.unravel_index(nodes, shape)))
+    exponent = windows[starts].reshape(len(nodes), -1) - np.log(np.maximum(gauss, np.finfo(float).tiny)).ravel()
+    exponent -= np.min(exponent, axis=1, keepdims=True)
+    return np.exp(-exponent, out=exponent)
 
 
 def convolution_velocities(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, refinement=None):

@@ -132,6 +132,11 @@ class Grid:
         """All nodes, shape (*shape, d)."""
         return np.stack(np.meshgrid(*(a.nodes for a in self.axes), indexing="ij"), axis=-1)
 
+    def sample(self, points: int = 17) -> np.ndarray:
+        """At most ``points`` nodes per axis of the box (its corners included), shape (m, d):
+        what an estimate evaluates instead of every node (before a big grid is allocated)."""
+        return Grid.box(self.lower, self.upper, np.minimum(self.shape, points)).nodes().reshape(-1, self.dim)
+
     def contains(self, other: "Grid") -> bool:
         return bool(np.all(other.lower >= self.lower - 1e-12) and np.all(other.upper <= self.upper + 1e-12))
 

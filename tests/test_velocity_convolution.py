@@ -15,6 +15,7 @@ from hjb.hbar.convolution import convolution_velocities, half_line_weights
 from hjb.hbar.velocities import averaged_velocities, convolution_chosen, unit_directions, velocity_table
 from hjb.operators.quadrature import gibbs_average
 from hjb.reference.quadratic import gibbs_mean, quadratic_bang_bang_velocity
+from hjb.solvers.effective_memory import memory_estimate as effective_memory_estimate
 
 THETAS = unit_directions(2, 4)
 
@@ -126,17 +127,45 @@ def test_in_one_dimension_the_correlations_are_the_interval_ends():
 
 def test_the_route_chosen(quadratic):
     """Correlations for deep relaxation with extended controls in d >= 2 (off-axis switching
-    lines); point by point in d = 1, for EGD on a small grid, and for a model that is not deep
-    relaxation."""
+    lines), but not when they would cost far more (gamma = 0.1: a Gibbs window 3365 y-nodes
+    wide for 25 x-nodes); for constant controls only, the cheaper route (the correlations on
+    these grids); point by point in d = 1 with extended controls (exact there) and for a
+    model that is not deep relaxation.  Decided on a sample of the grid: a grid too big to
+    allocate is not built."""
     small = hjb.Grid.box([-1.0, -1.0], [1.0, 1.0], [5, 5])
     assert convolution_chosen(quadratic, small)
-    assert not convolution_chosen(quadratic, small, extended=False)
+    wide = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2), gamma=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hjb.AssumptionWarning)
+        assert not convolution_chosen(wide, small)
+    assert convolution_chosen(quadratic, small, extended=False)
     one = hjb.DeepRelaxation(hjb.make_loss("quadratic"), gamma=5.0)
     assert not convolution_chosen(one, hjb.Grid.box(-2.0, 2.0, 401))
+    assert convolution_chosen(one, hjb.Grid.box(-2.0, 2.0, 401), extended=False)
     general = hjb.TwoScaleModel(dim=2, phi=lambda x, y, u: u * (y - x), b=lambda x, y: x - y,
                                 g=lambda x: np.sum(x * x, axis=-1), potential=lambda y, x: 0.5 * np.sum((y - x) ** 2, axis=-1),
                                 gibbs_box=([-6.0, -6.0], [6.0, 6.0]))
     assert not convolution_chosen(general, small)
+    huge = hjb.Grid.box([-3.0, -3.0], [3.0, 3.0], [20001, 20001])          # 3.2 GB of nodes
+    with monkeypatch_nodes_refused():
+        convolution_chosen(quadratic, huge)
+        effective_memory_estimate(quadratic, huge)
+
+
+def monkeypatch_nodes_refused():
+    """Grid.nodes raising within the block: an estimate must not allocate the grid."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def patched():
+        saved = hjb.Grid.nodes
+        hjb.Grid.nodes = lambda self: (_ for _ in ()).throw(AssertionError("Grid.nodes called")) \
+            if self.size > 10**6 else saved(self)
+        try:
+            yield
+        finally:
+            hjb.Grid.nodes = saved
+    return patched()
 
 
 def test_nodes_lost_to_fft_round_off_are_summed_directly():

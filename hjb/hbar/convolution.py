@@ -66,8 +66,10 @@ class FineGrid:
     shape: tuple
 
     @classmethod
-    def around(cls, model: DeepRelaxation, grid: Grid, refinement=None) -> "FineGrid":
-        nodes = grid.nodes().reshape(-1, grid.dim)
+    def around(cls, model: DeepRelaxation, grid: Grid, refinement=None, nodes=None) -> "FineGrid":
+        """The y-grid for ``grid``, its halo the widest Gibbs window at the grid's nodes (or at
+        ``nodes``, a sample of them, for an estimate made before the grid is allocated)."""
+        nodes = grid.nodes().reshape(-1, grid.dim) if nodes is None else nodes
         _, radius = model.gibbs_window(nodes)
         reach = np.max(radius, axis=0)
         if refinement is None:

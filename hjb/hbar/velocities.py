@@ -118,23 +118,35 @@ def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, reso
 
 def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> bool:
     """True when :func:`velocity_table` takes the correlations: a deep-relaxation model whose
-    correlations fit in the allowed memory, and either
+    correlations fit in the allowed memory, and
 
-    * a switching hyperplane off the axes (extended controls in d >= 2), which the
+    * with switching hyperplanes off the axes (extended controls in d >= 2), which the
       point-by-point rule (centred at x, panel breaks on the axes) cannot put on a panel
-      break: it splits the tied nodes' weight and errs by about its node spacing, so the
-      correlations are taken unless they would cost over ACCURACY_PREMIUM times as much
-      (a very wide Gibbs window on a few nodes); or
-    * otherwise (d = 1, where the rule is exact, or constant controls only) more than
-      CONVOLUTION_POINT_NODES point-nodes to evaluate."""
+      break (it splits the tied nodes' weight and errs by about its node spacing), unless
+      they would cost over ACCURACY_PREMIUM times as much (a very wide Gibbs window on a few
+      nodes);
+    * with constant controls only (no switching line: both routes spectrally accurate), when
+      they cost less;
+    * in d = 1 with extended controls (the rule's panel break at the one switching point
+      makes it exact) only from CONVOLUTION_POINT_NODES point-nodes.
+
+    Costs are estimated (POINT_SECONDS, FineGrid.fft_seconds) on a sample of the grid."""
     if not isinstance(model, DeepRelaxation):
         return False
+    sample = grid.sample()
+    with np.errstate(invalid="ignore"):
+        _, radius = model.gibbs_window(sample)
+    if not np.all(np.isfinite(radius)):     # a broken loss: the point-by-point route reports where
+        return False
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
-    held, chunks = chunk_size(model, grid.nodes().reshape(-1, grid.dim), grid.size)
+    held, chunks = chunk_size(model, sample, grid.size)
+    point_seconds = POINT_SECONDS * held * chunks * (len(model.control_values) + len(thetas))
+    fft_seconds = FineGrid.around(model, grid, nodes=sample).fft_seconds(len(thetas))
     if np.any(np.count_nonzero(np.round(thetas, 12), axis=1) > 1):
-        fine = FineGrid.around(model, grid)
-        point_seconds = POINT_SECONDS * held * chunks * (len(model.control_values) + len(thetas))
-        if fine.fft_seconds(len(thetas)) > ACCURACY_PREMIUM * point_seconds:
+        if fft_seconds > ACCURACY_PREMIUM * point_seconds:
+            return False
+    elif len(thetas) == 0:
+        if fft_seconds > point_seconds:
             return False
     elif held * chunks < CONVOLUTION_POINT_NODES:
         return False
@@ -143,11 +155,12 @@ def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, 
 
 def convolution_bytes(model: DeepRelaxation, grid: Grid, extended: bool = True, resolution: int = 4) -> float:
     """Bytes at the peak of the correlations of :func:`velocity_table` (FineGrid.peak_bytes; the
-    direct sums counted where the loss on the grid rises by more than DIRECT_EXCESS)."""
+    direct sums counted where the loss on a sample of the grid rises by more than DIRECT_EXCESS)."""
     directions = len(unit_directions(model.dim, resolution)) if extended else 0
-    f = model.loss.value(grid.nodes())
+    sample = grid.sample()                  # the grid itself may be too big to allocate
+    f = model.loss.value(sample)
     direct = not np.all(np.isfinite(f)) or float(np.max(f) - np.min(f)) > DIRECT_EXCESS
-    return FineGrid.around(model, grid).peak_bytes(grid.size, directions, direct)
+    return FineGrid.around(model, grid, nodes=sample).peak_bytes(grid.size, directions, direct)
 
 
 def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:
@@ -212,7 +225,7 @@ TIE = 1e-12
 #: floats (64 MB each), the two-control one about 3.
 TIE_BLOCK = 2**23
 #: Point-nodes (x-nodes times quadrature nodes) above which the correlations are taken where
-#: the point-by-point rule is exact (d = 1) or needs no switching line (constant controls).
+#: the point-by-point rule is exact (d = 1, extended controls).
 CONVOLUTION_POINT_NODES = 10**8
 #: Seconds per point-node and candidate of the point-by-point table (0.021 s per x-node for
 #: 36,864 nodes and 34 candidates on the 2-core machine of scripts/bench_effective.py).

@@ -23,12 +23,11 @@ import glob
 import os
 import secrets
 import shutil
-import signal
-import threading
 import time
 from typing import Callable, Optional
 
 from ..errors import InputError
+from ..signals import deferred_signals
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -101,21 +100,6 @@ def temporary_beside(path: str) -> str:
     except OSError as exc:
         raise InputError(path, f"cannot write there: {exc.strerror or exc}") from None
     return tmp
-
-
-@contextlib.contextmanager
-def deferred_signals(signals=(signal.SIGINT, signal.SIGTERM)):
-    """Record SIGINT/SIGTERM instead of acting on them; yield the list of those received."""
-    received = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received                      # handlers can only be set in the main thread
-        return
-    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in signals}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _fsync(path: str) -> None:

@@ -77,7 +77,10 @@ class FilteredEffectiveStep:
     (D^+ where a_jk > 0, D^- where a_jk < 0: the upwind side).  Nodes within three of a wall
     take the monotone step (the WENO stencil would reach outside).  Within 'bound' of a
     monotone, stable, consistent step, so it converges to the viscosity solution; where v is
-    smooth the two differ by O(h dt) and the step is the fifth/third-order one."""
+    smooth the two differ by O(h dt) and the step is the fifth/third-order one.  Unlike the
+    monotone step it may leave [min v, max v]: at a sharp well's bottom it undershoots inf g
+    by O(h) (not clipped to the nodal range: where g's minimum lies between nodes the true v
+    is below the nodal minimum, and clipping there cost accuracy)."""
 
     monotone: EffectiveStep
     upwind: list

@@ -1,8 +1,6 @@
 """The memory :func:`hjb.solve_effective` plans: the averaged velocities, then the march."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..grid import Grid
 from ..hbar.velocities import TIE_BLOCK, convolution_bytes, convolution_chosen, unit_directions
 from ..limits import CSR_ENTRY, SLACK
@@ -14,12 +12,6 @@ from .invariant import default_size, memory_estimate as invariant_memory
 DEFAULT_RESOLUTION = 4
 
 
-def coarse_sample(grid: Grid, points: int = 17) -> np.ndarray:
-    """At most ``points`` nodes per axis of the grid's box (its corners included), shape (m, d):
-    what an estimate evaluates instead of every node."""
-    return Grid.box(grid.lower, grid.upper, np.minimum(grid.shape, points)).nodes().reshape(-1, grid.dim)
-
-
 def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
                     resolution: int = DEFAULT_RESOLUTION) -> float:
     """Bytes at the peak of :func:`solve_effective`: the larger of the averages of the m candidate
@@ -29,10 +21,10 @@ def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
     if convolution_chosen(model, grid, extended, resolution):    # correlations over the whole grid
         averages = convolution_bytes(model, grid, extended, resolution)
     elif model.potential is None:       # one invariant measure per node, then its nodes' velocities
-        size = max(default_size(model, x) for x in coarse_sample(grid, 3))
+        size = max(default_size(model, x) for x in grid.sample(3))
         averages = invariant_memory(size, d) / SLACK + 8.0 * size * (2 * m * d + d + 4)
     else:
-        P, _ = chunk_size(model, coarse_sample(grid), n)
+        P, _ = chunk_size(model, grid.sample(), n)
         u = len(model.control_values)
         B = min(P * (m - u), max(TIE_BLOCK, MAX_NODES * (m - u)))   # bang_bang_average's block
         averages = (8.0 * P * (2 * d + 2                       # nodes y, offsets; log-weights, weights

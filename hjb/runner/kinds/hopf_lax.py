@@ -10,7 +10,6 @@ import numpy as np
 
 from ...limits import Estimate
 from ...output.summary import value_extremes
-from ...solvers.effective_memory import coarse_sample
 from ...solvers.hopf_lax import godunov_hopf_lax, memory_estimate as envelope_memory, moreau_envelope
 from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory
 from ..build import build_grid, build_loss, grid_result
@@ -45,7 +44,7 @@ def memory(data) -> Estimate:
     if s["method"] == "godunov":
         need = viscous_memory(grid)
     else:
-        need = envelope_memory(loss, grid.size, s["t"], float(np.max(loss.value(coarse_sample(grid)))))
+        need = envelope_memory(loss, grid.size, s["t"], float(np.max(loss.value(grid.sample()))))
     return Estimate(need, f"a Hopf-Lax grid of {grid.size:,} nodes", "grid.x")
 
 

@@ -15,7 +15,6 @@ from ...limits import Estimate
 from ...output.plots import image, members, pretty
 from ...output.result import Result
 from ...output.summary import value_extremes
-from ...solvers.effective_memory import coarse_sample
 from ...solvers.viscous import DEFAULT_COURANT, DEFAULT_SCHEME, SCHEMES, memory_estimate as viscous_memory, solve_viscous_hj
 from ..build import build_grid, build_loss, grid_result
 from ..kind import KindSpec
@@ -127,7 +126,7 @@ def memory(data) -> Estimate:
     loss, grid = build_loss(data), build_grid(data, "x")
     need = viscous_memory(grid, s["beta"])
     if s["reference"] and s["t"] > 0:
-        f_max = float(np.max(loss.value(coarse_sample(grid))))
+        f_max = float(np.max(loss.value(grid.sample())))
         need = max(need, 24.0 * grid.size + whole_space_memory(loss, s["beta"], grid, s["t"], f_max))
     return Estimate(need, f"a viscous-HJ grid of {grid.size:,} nodes", "grid.x")
 

@@ -36,6 +36,9 @@ def _runner(extended: bool):
                              long_name="effective value v(0, x)" if extended else
                              "value of controlled entropic gradient descent")
         result.add("velocities", sol.velocities, tuple(gx.coordinate_names) + ("candidate", "component"))
+        result.describe("velocities", "averaged velocities of the candidate controls: the constant controls "
+                        "u in U in increasing order" + (", then the bang-bang control of each direction "
+                                                        "(hjb.hbar.velocities.unit_directions)" if extended else ""))
         return result
     return run
 

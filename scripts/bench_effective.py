@@ -64,30 +64,19 @@ def main(argv=None):
 WELLS_2D = dict(wide_center=[-1.5, 0.0], narrow_center=[1.5, 0.0])
 
 
-def aligned_reference(model, x, thetas):
-    """The velocities by a per-direction Gibbs rule rotated so that a panel break lies on
-    each switching line (y - x) . theta = 0: the reference of the d = 2 tables."""
-    from hjb.operators.quadrature import gibbs_average
-    out = [gibbs_average(model, x, lambda xc, y: y - xc)]
-    for t in thetas:
-        out.append(gibbs_average(model, x, lambda xc, y, t=t: (y - xc) * (((y - xc) @ t) < 0)[..., None],
-                                 align=np.broadcast_to(t, x.shape)))
-    return model.gamma * np.stack(out, axis=1)
-
-
 def velocity_table_d2(points):
     """Seconds per x-node of the d = 2 velocity table: per direction (before issue 13), one
     shared evaluation per point, and the correlations over a 201^2 grid on [-3, 3]^2; the
     largest error of each against the aligned reference at ``points`` nodes of that grid."""
     from hjb.hbar.convolution import convolution_velocities
     from hjb.hbar.velocities import averaged_velocities, unit_directions
-    from hjb.reference.velocities import per_direction_velocities
+    from hjb.reference.velocities import aligned_velocities, per_direction_velocities
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2, **WELLS_2D), gamma=5.0)
     grid = hjb.Grid.box([-3.0, -3.0], [3.0, 3.0], [201, 201])
     thetas = unit_directions(2, 4)
     sample = np.random.default_rng(0).choice(grid.size, points, replace=False)
     x = grid.nodes().reshape(-1, 2)[sample]
-    reference = aligned_reference(model, x, thetas)
+    reference = aligned_velocities(model, x, thetas)
     rows = []
     for name, build, nodes in (("per direction (before)", lambda: per_direction_velocities(model, x), points),
                                ("shared, ties split", lambda: averaged_velocities(model, x), points),

@@ -13,7 +13,7 @@ import hjb
 from hjb.losses.base import Loss
 from hjb.hbar.convolution import convolution_velocities, half_line_weights
 from hjb.hbar.velocities import averaged_velocities, convolution_chosen, unit_directions, velocity_table
-from hjb.operators.quadrature import gibbs_average
+from hjb.reference.velocities import aligned_velocities
 from hjb.reference.quadratic import gibbs_mean, quadratic_bang_bang_velocity
 from hjb.solvers.effective_memory import memory_estimate as effective_memory_estimate
 
@@ -83,11 +83,7 @@ def test_the_correlations_match_a_rule_broken_on_each_switching_line():
     grid = hjb.Grid.box([-1.5, -1.0], [1.5, 1.0], [3, 3])
     nodes = [0, 4, 5, 7]
     x = grid.nodes().reshape(-1, 2)[nodes]
-    reference = [gibbs_average(model, x, lambda xc, y: y - xc)]
-    for t in THETAS:
-        reference.append(gibbs_average(model, x, lambda xc, y, t=t: (y - xc) * (((y - xc) @ t) < 0)[..., None],
-                                       align=np.broadcast_to(t, x.shape)))
-    reference = model.gamma * np.stack(reference, axis=1)
+    reference = aligned_velocities(model, x, THETAS)
     errors = []
     for refinement in (40, None):
         table, direct = convolution_velocities(model, grid, THETAS, refinement)

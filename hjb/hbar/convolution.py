@@ -88,25 +88,36 @@ class FineGrid:
         """The kernel's offsets z along axis k: -halo .. halo y-steps."""
         return self.steps[k] * np.arange(-self.halo[k], self.halo[k] + 1)
 
+    def offset_mesh(self) -> list:
+        """The kernel's offsets z, one array of shape (2 halo + 1, ...) per axis."""
+        return np.meshgrid(*[self.offsets(k) for k in range(len(self.shape))], indexing="ij")
+
+    @property
+    def padded(self) -> tuple:
+        """The FFTs' length per axis (at least the fine grid's: the x-nodes' sums never wrap)."""
+        from scipy import fft
+        return tuple(fft.next_fast_len(int(n), real=True) for n in self.shape)
+
     def peak_bytes(self, nodes: int, directions: int, direct: bool = True) -> float:
         """Bytes at the peak of :func:`correlation_averages`: the y-nodes and the loss on them
         (2 d + 2 arrays of the fine grid), the FFTs (four arrays of the padded length: the
         spectrum of E, a kernel's, their product, the inverse), the averages per x-node, and
         with ``direct`` (a node may be summed directly) the kernels' factors and a batch of windows."""
-        from scipy import fft
         d = len(self.shape)
-        padded = np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape])
-        kernels = (1 + d + -(-directions // 2) * d) * np.prod([2 * h + 1 for h in self.halo])
-        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * padded + nodes * (1 + d + directions * d)) \
+        kernels = kernel_count(d, -(-directions // 2)) * np.prod([2 * h + 1 for h in self.halo])
+        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * np.prod(self.padded) + nodes * (1 + d + directions * d)) \
             + ((8.0 * kernels + 2 * DIRECT_BYTES) if direct else 0.0)     # windows, their exponents
 
     def fft_seconds(self, directions: int) -> float:
         """The correlations' FFTs, timed: one of E, then a forward and an inverse one per kernel,
         FFT_SECONDS per element and log2 of the padded length."""
-        from scipy import fft
-        d = len(self.shape)
-        padded = float(np.prod([fft.next_fast_len(int(n), real=True) for n in self.shape]))
-        return FFT_SECONDS * (1 + 2 * (1 + d + -(-directions // 2) * d)) * padded * np.log2(padded)
+        padded = float(np.prod(self.padded))
+        return FFT_SECONDS * (1 + 2 * kernel_count(len(self.shape), -(-directions // 2))) * padded * np.log2(padded)
+
+
+def kernel_count(d: int, directions: int) -> int:
+    """Kernels for ``directions`` half-spaces (opposite ones come free): G, G z_c, G z_c cut."""
+    return 1 + d + directions * d
 
 
 def half_line_weights(s: np.ndarray, step: float, halo: int) -> np.ndarray:
@@ -144,7 +155,7 @@ def kernel_factors(fine: FineGrid, thetas: np.ndarray):
     for each direction theta (theta_a > 0 on its largest axis a) the half-space ones w z_c
     with the half-line weights of z_a < s(z') along a.  A kernel is G times its factor."""
     d = len(fine.shape)
-    z = np.meshgrid(*[fine.offsets(k) for k in range(d)], indexing="ij")
+    z = fine.offset_mesh()
     whole = np.full(z[0].shape, float(np.prod(fine.steps)))
     yield whole
     for zc in z:
@@ -171,9 +182,8 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
     # +inf is a zero density; NaN or -inf is a broken loss
     check_finite(np.where(f == np.inf, 0.0, f), "velocity table: the loss on the y-box around the x-grid", None,
                  {f"y{k + 1}" if d > 1 else "y": fine.axis(k) for k in range(d)})
-    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in np.meshgrid(*[fine.offsets(k) for k in range(d)],
-                                                                         indexing="ij")))
-    length = tuple(fft.next_fast_len(n, real=True) for n in fine.shape)
+    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in fine.offset_mesh()))
+    length = fine.padded
     spectrum = fft.rfftn(np.exp(-(f - np.min(f))), length, workers=-1)
     take = tuple(slice(2 * k, 2 * k + (n - 1) * r + 1, r) for k, r, n in zip(fine.halo, fine.refinement, grid.shape))
     out, direct, factors = [], None, None
@@ -186,7 +196,7 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
             bound = np.finfo(float).eps * np.log2(np.prod(length)) * float(np.sum(kernel))
             direct = bound > ROUNDOFF_TOLERANCE * out[0]
             if direct.any():
-                factors = np.empty((1 + d + len(thetas) * d, factor.size))
+                factors = np.empty((kernel_count(d, len(thetas)), factor.size))
         if factors is not None:
             factors[k] = factor.ravel()
     if factors is not None:

@@ -20,8 +20,11 @@ from ..operators.quadrature import chunk_size, gibbs_average
 from ..points import as_points
 from .convolution import DIRECT_EXCESS, FineGrid, convolution_velocities
 
+#: Default number of extended-control directions per quadrant edge (d >= 2; see unit_directions).
+DEFAULT_RESOLUTION = 4
 
-def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
+
+def unit_directions(dim: int, resolution: int = DEFAULT_RESOLUTION) -> np.ndarray:
     """Unit vectors through the boundary nodes of the cube {-k..k}^d (k = resolution).
 
     d = 1 gives exactly {+1, -1}; d = 2 with k = 4 gives 32 directions, so
@@ -34,7 +37,7 @@ def unit_directions(dim: int, resolution: int = 4) -> np.ndarray:
     return np.unique(np.round(pts, 14), axis=0)
 
 
-def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resolution: int = 4) -> np.ndarray:
+def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resolution: int = DEFAULT_RESOLUTION) -> np.ndarray:
     """The velocities phi-bar(x, nu) of the averaged system at each point x (SPEC sections 3 and 4).
 
     For a control nu: y -> U of the fast variable, the averaged velocity is
@@ -106,7 +109,7 @@ def averaged_velocities(model: TwoScaleModel, x, extended: bool = True, resoluti
     return np.array(out)
 
 
-def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> np.ndarray:
+def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = DEFAULT_RESOLUTION) -> np.ndarray:
     """:func:`averaged_velocities` at every node of the grid (shape (n, m, d), nodes in C order),
     by the route :func:`convolution_chosen` picks: for deep relaxation, as correlations over
     the whole grid (:mod:`hjb.hbar.convolution`), otherwise point by point."""
@@ -116,7 +119,7 @@ def velocity_table(model: TwoScaleModel, grid: Grid, extended: bool = True, reso
     return convolution_velocities(model, grid, thetas)[0]
 
 
-def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = 4) -> bool:
+def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, resolution: int = DEFAULT_RESOLUTION) -> bool:
     """True when :func:`velocity_table` takes the correlations: a deep-relaxation model whose
     correlations fit in the allowed memory, and
 
@@ -141,7 +144,8 @@ def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, 
     thetas = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
     held, chunks = chunk_size(model, sample, grid.size)
     point_seconds = POINT_SECONDS * held * chunks * (len(model.control_values) + len(thetas))
-    fft_seconds = FineGrid.around(model, grid, nodes=sample).fft_seconds(len(thetas))
+    fine = FineGrid.around(model, grid, nodes=sample)
+    fft_seconds = fine.fft_seconds(len(thetas))
     if np.any(np.count_nonzero(np.round(thetas, 12), axis=1) > 1):
         if fft_seconds > ACCURACY_PREMIUM * point_seconds:
             return False
@@ -150,17 +154,22 @@ def convolution_chosen(model: TwoScaleModel, grid: Grid, extended: bool = True, 
             return False
     elif held * chunks < CONVOLUTION_POINT_NODES:
         return False
-    return convolution_bytes(model, grid, extended, resolution) <= current().memory_share * available_bytes()
+    return _peak_bytes(model, grid, fine, sample, len(thetas)) <= current().memory_share * available_bytes()
 
 
-def convolution_bytes(model: DeepRelaxation, grid: Grid, extended: bool = True, resolution: int = 4) -> float:
+def convolution_bytes(model: DeepRelaxation, grid: Grid, extended: bool = True,
+                      resolution: int = DEFAULT_RESOLUTION) -> float:
     """Bytes at the peak of the correlations of :func:`velocity_table` (FineGrid.peak_bytes; the
     direct sums counted where the loss on a sample of the grid rises by more than DIRECT_EXCESS)."""
-    directions = len(unit_directions(model.dim, resolution)) if extended else 0
     sample = grid.sample()                  # the grid itself may be too big to allocate
+    directions = len(unit_directions(model.dim, resolution)) if extended else 0
+    return _peak_bytes(model, grid, FineGrid.around(model, grid, nodes=sample), sample, directions)
+
+
+def _peak_bytes(model, grid, fine, sample, directions):
     f = model.loss.value(sample)
     direct = not np.all(np.isfinite(f)) or float(np.max(f) - np.min(f)) > DIRECT_EXCESS
-    return FineGrid.around(model, grid, nodes=sample).peak_bytes(grid.size, directions, direct)
+    return fine.peak_bytes(grid.size, directions, direct)
 
 
 def bang_bang_average(phis: list, thetas: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:

@@ -27,3 +27,16 @@ def per_direction_velocities(model: TwoScaleModel, x, resolution: int = 4) -> np
         return np.stack(out, axis=-2)
 
     return gibbs_average(model, x, per_direction)
+
+
+def aligned_velocities(model: TwoScaleModel, x, thetas: np.ndarray) -> np.ndarray:
+    """Deep relaxation with U = [0, 1]: gamma E[y - x] (u = 1) and, for each direction theta,
+    gamma E[(y - x) 1{(y - x) . theta < 0}], shape (n, 1 + t, d), each by a Gibbs rule rotated
+    so that a panel break lies on the switching line (y - x) . theta = 0 (no tie: accurate to
+    about 2e-8 on wide_narrow, the reference of the correlation table)."""
+    x = np.asarray(x, float)
+    out = [gibbs_average(model, x, lambda xc, y: y - xc)]
+    for t in thetas:
+        out.append(gibbs_average(model, x, lambda xc, y, t=t: (y - xc) * (((y - xc) @ t) < 0)[..., None],
+                                 align=np.broadcast_to(t, x.shape)))
+    return model.gamma * np.stack(out, axis=1)

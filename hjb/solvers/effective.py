@@ -24,12 +24,12 @@ import numpy as np
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..hbar.velocities import velocity_table
+from ..hbar.velocities import DEFAULT_RESOLUTION, velocity_table
 from ..limits import check_memory
 from ..model import TwoScaleModel
 from ..operators.filtered import filtered, interior_mask, ssp_rk3, weno_derivatives
 from ..operators.transport import CharacteristicTransport
-from .effective_memory import DEFAULT_RESOLUTION, memory_estimate
+from .effective_memory import memory_estimate
 from .march import march, plan_steps
 
 #: Default Courant number dt / dt_CFL (the explicit upwind step needs at most 1).

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from ..grid import Grid
-from ..hbar.velocities import TIE_BLOCK, convolution_bytes, convolution_chosen, unit_directions
+from ..hbar.velocities import DEFAULT_RESOLUTION, TIE_BLOCK, convolution_bytes, convolution_chosen, unit_directions
 from ..limits import CSR_ENTRY, SLACK
 from ..model import TwoScaleModel
 from ..operators.quadrature import MAX_NODES, chunk_size
 from .invariant import default_size, memory_estimate as invariant_memory
-
-#: Default number of extended-control directions per quadrant edge (d >= 2; see unit_directions).
-DEFAULT_RESOLUTION = 4
 
 
 def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
@@ -29,8 +26,9 @@ def memory_estimate(model: TwoScaleModel, grid: Grid, extended: bool = True,
         B = min(P * (m - u), max(TIE_BLOCK, MAX_NODES * (m - u)))   # bang_bang_average's block
         averages = (8.0 * P * (2 * d + 2                       # nodes y, offsets; log-weights, weights
                                + max(3 * d + 3, u * d + d))    # the potential's temporaries, or phi
-                    + (B * (8.0 * (3 if u == 2 else u + 4) + u) if extended else 0.0))  # payoffs, share,
-    # max, where; ties (two control values: one payoff difference, its share, a product)
+                    # payoffs, share, max, where; ties (two control values: a payoff difference,
+                    # its share, a product)
+                    + (B * (8.0 * (3 if u == 2 else u + 4) + u) if extended else 0.0))
     averages += 16.0 * n * m * d                               # the averages per node, then concatenated
     march = n * (8.0 * m * d                                   # the velocity table
                  + m * (CSR_ENTRY * 2**d + 4)                  # an interpolation matrix per candidate

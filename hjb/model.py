@@ -207,6 +207,10 @@ class TwoScaleModel:
         return np.broadcast_to(0.5 * (lo + hi), (n, self.dim)), np.broadcast_to(0.5 * (hi - lo), (n, self.dim))
 
 
+#: The Gibbs windows end where the density is below e^-NEGLIGIBLE times its peak.
+NEGLIGIBLE = 40.0
+
+
 class DeepRelaxation(TwoScaleModel):
     """The deep-relaxation model built from a loss f, a coupling gamma and U (SPEC section 1).
 
@@ -271,9 +275,13 @@ class DeepRelaxation(TwoScaleModel):
     def gibbs_window(self, x: np.ndarray):
         """Centred at x: where gamma/2 |y - x|^2 > f(x) - inf f + 40 the density is below
         e^-40 times its value at y = x, hence negligible against Z(x)."""
-        excess = np.maximum(self.loss.value(x) - self.loss.lower, 0.0) + 40.0
-        radius = np.sqrt(2.0 * excess / self.gamma)
-        return x, np.broadcast_to(radius[:, None], x.shape)
+        return x, np.broadcast_to(self.gibbs_radius(self.loss.value(x))[:, None], x.shape)
+
+    def gibbs_radius(self, least) -> np.ndarray:
+        """sqrt(2 (W - inf f + NEGLIGIBLE) / gamma) for an upper bound W of min_y f(y) +
+        gamma/2 |y - x|^2 (``least``, per point): beyond it from x, f(y) + gamma/2 |y - x|^2 >=
+        inf f + gamma/2 |y - x|^2 > W + NEGLIGIBLE, so the density is below e^-NEGLIGIBLE times its peak."""
+        return np.sqrt(2.0 * (np.maximum(np.asarray(least, float) - self.loss.lower, 0.0) + NEGLIGIBLE) / self.gamma)
 
     def __repr__(self):
         return f"DeepRelaxation(loss={self.loss.name!r}, dim={self.dim}, gamma={self.gamma:g}, controls={self.controls})"

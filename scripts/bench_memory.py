@@ -32,6 +32,8 @@ MIB = 2.0**20
 
 Q1 = {"dim": 1, "gamma": 2.0, "loss": {"name": "quadratic", "a": 1.0, "c": 0.5}}
 Q2 = {"dim": 2, "gamma": 2.0, "loss": {"name": "quadratic", "a": 1.0, "c": [0.5, 0.0]}}
+#: A steep bowl: f rises by 1000 over [-5, 5]^2, so most nodes' averages are summed directly.
+STEEP2 = {"dim": 2, "gamma": 5.0, "loss": {"name": "quadratic", "a": 40.0, "c": [0.0, 0.0]}}
 WN2 = {"dim": 2, "loss": {"name": "wide_narrow", "wide_center": [-1.5, 0.0], "narrow_center": [1.5, 0.0],
                           "narrow_width": 0.3}}
 
@@ -51,7 +53,9 @@ def eps_hjb(n, d=1, snapshots=0):
             "solve": {"T": 0.5, "eps": 0.01, "snapshots": snapshots}}
 
 
-def effective(n, d=1, kind="effective"):
+def effective(n, d=1, kind="effective", steep=False):
+    if steep:
+        return {"kind": kind, "model": STEEP2, "grid": {"x": _box(-5.0, 5.0, n, d)}, "solve": {"T": 0.5}}
     return {"kind": kind, "model": Q1 if d == 1 else Q2, "grid": {"x": _box(-2.0, 2.0, n, d)}, "solve": {"T": 0.5}}
 
 
@@ -128,6 +132,7 @@ def measurements(quick: bool) -> list:
             ("eps_hjb", "41⁴", eps_hjb(41, 2), eps_hjb(5, 2)),
             ("effective", "10⁴, d = 1", effective(10_001), effective(11)),
             ("effective", "201², d = 2 (correlations)", effective(201, 2), effective(5, 2)),
+            ("effective", "101², d = 2, steep (direct sums)", effective(101, 2, steep=True), effective(5, 2)),
             ("egd", "2·10⁴, d = 1", effective(20_001, kind="egd"), effective(11, kind="egd")),
             ("hbar", "2000 points, quadrature, d = 2", hbar(2000, "quadrature", 2), hbar(2, "quadrature", 2)),
             ("hbar", "4 points, markov, d = 2", hbar(4, "markov", 2), hbar(1, "markov")),

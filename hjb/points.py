@@ -25,12 +25,13 @@ def components(value, dim: int, key: str) -> list:
 
 
 def as_point(value, dim: int, key: str, broadcast: bool = False) -> np.ndarray:
-    """A finite point of shape (d,).  ``broadcast``: a single number stands for all d components."""
+    """A finite point of shape (d,).  ``broadcast``: a single number (not a list of one, which in
+    d >= 2 is more likely a component forgotten) stands for all d components."""
     try:
         arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
     except (TypeError, ValueError):
         raise InputError(key, f"must be {_shape_words(dim)}, got {value!r}") from None
-    if broadcast and arr.shape == (1,):
+    if broadcast and np.ndim(value) == 0:
         arr = np.full(dim, arr[0])
     if arr.shape != (dim,):
         raise InputError(key, f"needs {dim} components (model.dim = {dim}), got {len(arr)}")

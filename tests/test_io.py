@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 import hjb
+from hjb.hbar.velocities import unit_directions
 from hjb.runner.case import case_from_dict
 from hjb.errors import InputError
 
@@ -77,7 +78,15 @@ def test_xarray_names_every_axis_2d_and_non_coordinate_axes(tmp_path):
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert ds["value"].dims == ("x1", "x2") and ds["value"].shape == (3, 4)
         assert ds["velocities"].dims == ("x1", "x2", "candidate", "component")
-        assert set(ds.coords) == {"x1", "x2"}
+        # the candidates are labelled: the constant controls, then the bang-bang directions
+        assert set(ds.coords) == {"x1", "x2", "candidate_control", "candidate_direction"}
+        control, direction = ds["candidate_control"].values, ds["candidate_direction"].values
+        np.testing.assert_array_equal(control[:2], [0.0, 1.0])
+        assert np.all(np.isnan(control[2:])) and np.all(np.isnan(direction[:2]))
+        np.testing.assert_allclose(direction[2:], unit_directions(2, 1), rtol=0, atol=0)
+        # a constant control's velocity, picked by its label: u gamma (m(x) - x)
+        pick = ds["velocities"].where(ds["candidate_control"] == 1.0, drop=True).values[..., 0, :]
+        np.testing.assert_array_equal(pick, hjb.load(path)["velocities"][:, :, 1, :])
     path = hjb.save(hjb.run(case_from_dict(HBAR)), tmp_path / "h.h5")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert ds["hbar"].dims == ("pair",) and ds["x"].dims == ("pair",)

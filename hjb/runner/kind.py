@@ -34,7 +34,8 @@ class KindSpec:
     the measured peak: scripts/bench_memory.py), checked before the runner starts.  ``arguments`` maps further solver argument names
     to case keys.  ``datasets`` names what every result of the kind holds (a file
     claiming the kind without them is refused), ``nan_outside`` the datasets in
-    which NaN marks nodes outside the domain (everywhere else NaN is a failure).
+    which NaN marks nodes outside the domain, or a label that does not apply (everywhere else
+    NaN is a failure).
     ``reference(result)`` may return the exact answer on the grid of one result
     (its first dataset), or None: the refinement picture of a sweep over grid
     point counts then measures errors against it instead of the finest grid.

@@ -48,8 +48,10 @@ def positive(v):
 
 
 def positive_within(lo, hi):
-    """Positive (said so when it is not), and in [lo, hi]."""
-    inside = between(lo, hi)
+    """Positive (said so when it is not), and in [lo, hi] (in (0, hi] when lo is 0: the
+    message then does not offer 0)."""
+    inside = between(lo, hi) if lo > 0 else \
+        (lambda v: None if v <= hi else f"must lie in (0, {hi:g}], got {v:g}")
     return lambda v: positive(v) or inside(v)
 
 

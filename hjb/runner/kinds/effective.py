@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ...hbar.velocities import unit_directions
 from ...output.plots import case_data, image, legend, members, pretty
 from ...output.result import Result
 from ...reference.reachable import reachable_value
@@ -38,9 +39,27 @@ def _runner(extended: bool):
         result.add("velocities", sol.velocities, tuple(gx.coordinate_names) + ("candidate", "component"))
         result.describe("velocities", "averaged velocities of the candidate controls: the constant controls "
                         "u in U in increasing order" + (", then the bang-bang control of each direction "
-                                                        "(hjb.hbar.velocities.unit_directions)" if extended else ""))
+                                                        "(hjb.hbar.velocities.unit_directions)" if extended else ""),
+                        coordinates="candidate_control candidate_direction" if extended else "candidate_control")
+        add_candidates(result, model, extended, s["resolution"])
         return result
     return run
+
+
+def add_candidates(result: Result, model, extended: bool, resolution: int) -> None:
+    """What each candidate of the velocities is: ``candidate_control``, the constant control u
+    (NaN for a bang-bang control), and with ``extended`` ``candidate_direction``, the direction
+    theta of a bang-bang control (NaN for a constant one); the velocities name them as coordinates."""
+    controls = np.asarray(model.control_values, float)
+    directions = unit_directions(model.dim, resolution) if extended else np.zeros((0, model.dim))
+    result.add("candidate_control", np.r_[controls, np.full(len(directions), np.nan)], ("candidate",))
+    result.describe("candidate_control", "constant control u of the candidate (NaN: a bang-bang control)")
+    if not extended:                    # entropic gradient descent: constant controls only
+        return
+    result.add("candidate_direction", np.r_[np.full((len(controls), model.dim), np.nan), directions],
+               ("candidate", "component"))
+    result.describe("candidate_direction", "direction theta of the candidate's bang-bang control "
+                    "(NaN: a constant control)")
 
 
 def _case_model(sub: Result):
@@ -116,9 +135,14 @@ _SOLVE = {"T": Key(float, required=True, check=positive, sweep=True),
           "resolution": Key(int, default=DEFAULT_RESOLUTION, check=at_least(1)),
           "scheme": Key(str, default=DEFAULT_SCHEME, check=one_of(*SCHEMES))}
 
+#: NaN in the candidates' labels marks the label that does not apply (add_candidates).
+_NOT_APPLICABLE = ("candidate_control", "candidate_direction")
+
 SPECS = [KindSpec("effective", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(True), plot=picture,
+                  nan_outside=_NOT_APPLICABLE,
                   memory=_memory(True),
                   headline=value_extremes, reference=exact_value),
          KindSpec("egd", datasets=("value", "velocities"), grids=("x",), solve=_SOLVE, runner=_runner(False), plot=picture,
+                  nan_outside=_NOT_APPLICABLE,
                   memory=_memory(False),
                   headline=value_extremes)]

@@ -5,9 +5,10 @@ import warnings
 import numpy as np
 
 import hjb
-from hjb.hbar.convolution import FineGrid
+from hjb.hbar.convolution import FineGrid, convolution_velocities
 from hjb.hbar.direct_sums import cell_minima, node_boxes
 from hjb.model import NEGLIGIBLE
+from hjb.reference.quadratic import gibbs_mean
 
 
 def steep(a=40.0, n=9):
@@ -45,3 +46,16 @@ def test_every_node_that_matters_lies_in_its_box_and_the_boxes_are_small():
         held = np.argwhere(exponent < np.min(exponent) + NEGLIGIBLE)
         assert np.all(held >= lo) and np.all(held <= hi)
     assert np.mean(np.prod(last - first + 1, axis=1)) < 0.1 * np.prod(window)
+
+
+def test_the_gaussian_is_not_clipped_where_it_underflows():
+    """gamma = 40, f = 20 |y|^2 on [-10, 10]^2: at the corner the window reaches where
+    gamma |z|^2 / 2 > 745 (G underflows); a weight clipped there let the window's far side
+    outweigh the node's mass (the mean velocity came out -353 against the exact -133 a component)."""
+    model = hjb.DeepRelaxation(hjb.make_loss("quadratic", dim=2, a=20.0, c=[0.0, 0.0]), gamma=40.0)
+    grid = hjb.Grid.box([-10.0, -10.0], [10.0, 10.0], [5, 5])
+    x = grid.nodes().reshape(-1, 2)
+    table, direct = convolution_velocities(model, grid, np.zeros((0, 2)))
+    mean = model.gamma * (gibbs_mean(20.0, np.zeros(2), model.gamma, x) - x)
+    assert direct[-1]
+    np.testing.assert_allclose(table[:, 1], mean, rtol=1e-9, atol=1e-9)

@@ -192,8 +192,13 @@ def test_a_steep_loss_gets_a_narrow_kernel_and_boxed_direct_sums():
     model = hjb.DeepRelaxation(hjb.make_loss("quadratic", dim=2, a=40.0, c=[0.0, 0.0]), gamma=5.0)
     grid = hjb.Grid.box([-5.0, -5.0], [5.0, 5.0], [9, 9])
     x = grid.nodes().reshape(-1, 2)
-    reach = kernel_reach(model, x, grid.sample())
+    sample = grid.sample()
+    reach = kernel_reach(model, x, sample)
     assert reach < 0.45 * np.max(model.gibbs_window(x)[1])
+    # the points taken by decreasing f(x), stopping early, give the largest radius of them all
+    least = np.minimum(model.loss.value(x), np.min(model.loss.value(sample)[None, :] + 0.5 * model.gamma *
+                                                   np.sum((x[:, None] - sample[None]) ** 2, axis=-1), axis=1))
+    assert reach == np.max(model.gibbs_radius(least))
     axis = np.arange(-15.0, 15.0, 0.05)
     y = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
     f = model.loss.value(y)

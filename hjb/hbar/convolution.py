@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import check_finite
+from ..errors import InputError, check_finite
 from ..grid import Grid
 from ..model import DeepRelaxation
 from .direct_sums import DIRECT_BYTES, direct_sums
@@ -71,7 +71,9 @@ class FineGrid:
         grid's nodes (or at ``nodes``, a sample of them, for an estimate made before the grid is
         allocated)."""
         nodes = grid.nodes().reshape(-1, grid.dim) if nodes is None else nodes
-        reach = kernel_reach(model, nodes, grid.sample())
+        reach = kernel_reach(model, nodes, probes(grid))
+        if not np.isfinite(reach):
+            raise InputError("model.loss", "the loss is not finite at any node of the x-grid, nor at any probe")
         if refinement is None:
             refinement = np.ceil(grid.spacings / (Y_FRACTION * model.length_scale)).astype(int)
         refinement = np.broadcast_to(np.asarray(refinement, int), (grid.dim,))
@@ -99,14 +101,18 @@ class FineGrid:
         return tuple(fft.next_fast_len(int(n), real=True) for n in self.shape)
 
     def peak_bytes(self, nodes: int, directions: int, direct: bool = True) -> float:
-        """Bytes at the peak of :func:`correlation_averages`: the y-nodes and the loss on them
-        (2 d + 2 arrays of the fine grid), the FFTs (four arrays of the padded length: the
+        """Bytes at the peak of :func:`correlation_averages`: the loss on the fine grid and the
+        density (three arrays of the fine grid; a slab of LOSS_NODES y-nodes and the loss's
+        temporaries on them), the FFTs (four arrays of the padded length: the
         spectrum of E, a kernel's, their product, the inverse), the averages per x-node, and
         with ``direct`` (a node may be summed directly) the kernels' factors, the loss padded to
-        whole cells (:mod:`hjb.hbar.direct_sums`) and a batch's bounds or boxes."""
+        whole cells (:mod:`hjb.hbar.direct_sums`) and a batch's bounds or boxes; at least
+        kernel_reach's differences, which come and go before."""
         d = len(self.shape)
         kernels = kernel_count(d, -(-directions // 2)) * np.prod([2 * h + 1 for h in self.halo])
-        return 8.0 * ((2 * d + 2) * np.prod(self.shape) + 4 * np.prod(self.padded) + nodes * (1 + d + directions * d)) \
+        arrays = 3 * np.prod(self.shape) + (2 * d + 2) * min(LOSS_NODES, np.prod(self.shape)) \
+            + 4 * np.prod(self.padded) + nodes * (1 + d + directions * d)
+        return 8.0 * max(arrays, 4 * REACH_ELEMENTS) \
             + ((8.0 * (kernels + np.prod(self.shape)) + 2 * DIRECT_BYTES) if direct else 0.0)
 
     def fft_seconds(self, directions: int) -> float:
@@ -121,22 +127,55 @@ def kernel_reach(model: DeepRelaxation, x: np.ndarray, probes: np.ndarray) -> fl
     points ``x`` (m, d), each with W the least of f(y) + gamma/2 |y - x|^2 over y = x and the
     ``probes`` (p, d), an upper bound of its minimum.  W = f(x) alone (the Gibbs window of the
     point-by-point rule) is far too wide where the loss is steep: for the quadratic a = 40 on
-    [-5, 5]^2, gamma = 5, the corner's radius is 20.4 with f(x), 7.8 with the probes."""
-    least = np.array(model.loss.value(x), float)
+    [-5, 5]^2, gamma = 5, the corner's radius is 20.4 with f(x), 7.8 with the probes.  The
+    points are taken by decreasing f(x), and stop once f(x) is below the largest W found
+    (W <= f(x) could not raise it): for a gentle loss only the first batch is probed."""
+    f_x = np.asarray(model.loss.value(x), float)
     f = np.asarray(model.loss.value(probes), float)
+    key = np.where(np.isnan(f_x), np.inf, f_x)                  # a NaN f(x) bounds nothing: probe it
+    order = np.argsort(-key, kind="stable")
     rows = max(1, REACH_ELEMENTS // (len(probes) * x.shape[1]))
+    largest = -np.inf
     with np.errstate(invalid="ignore"):          # inf - inf: a probe of zero density
         for start in range(0, len(x), rows):
-            part = slice(start, start + rows)
+            part = order[start:start + rows]
+            if key[part[0]] <= largest:
+                break
             distance = np.sum((x[part, None, :] - probes[None, :, :]) ** 2, axis=-1)
             # fmin: a NaN bounds nothing (a NaN loss is reported when the loss is taken on the fine grid)
             bound = np.fmin.reduce(f[None, :] + 0.5 * model.gamma * distance, axis=1, initial=np.inf)
-            np.fmin(least[part], bound, out=least[part])
-    return float(np.max(model.gibbs_radius(least)))
+            largest = max(largest, float(np.fmax.reduce(np.fmin(f_x[part], bound))))
+    return float(model.gibbs_radius(largest))
 
 
-#: Elements of the (points, probes, d) differences of kernel_reach held at once.
-REACH_ELEMENTS = 2**21
+#: Elements of the (points, probes, d) differences of kernel_reach held at once (about four
+#: such arrays live at a time: 8 MiB).
+REACH_ELEMENTS = 2**18
+#: Probes of kernel_reach: a sample of the grid of at most this many nodes.
+PROBES = 289
+
+
+def probes(grid: Grid) -> np.ndarray:
+    """kernel_reach's probes: at most PROBES nodes of a sample of the grid (17 per axis in d = 2)."""
+    return grid.sample(max(2, int(round(PROBES ** (1.0 / grid.dim), 9))))
+
+
+def fine_loss(model: DeepRelaxation, fine: FineGrid) -> np.ndarray:
+    """f on the fine grid, in slabs of at most LOSS_NODES nodes along the first axis (a loss may
+    hold several temporaries a node: the rugged one (node, d, mode) arrays, 2.4x the estimate
+    when it took the whole grid at once)."""
+    f = np.empty(fine.shape)
+    rest = [fine.axis(k) for k in range(1, len(fine.shape))]
+    rows = max(1, LOSS_NODES // int(np.prod(fine.shape[1:], dtype=np.int64)))
+    first = fine.axis(0)
+    for start in range(0, fine.shape[0], rows):
+        mesh = np.meshgrid(first[start:start + rows], *rest, indexing="ij")
+        f[start:start + rows] = model.loss.value(np.stack(mesh, axis=-1))
+    return f
+
+
+#: Nodes of the fine grid at which the loss is evaluated at once.
+LOSS_NODES = 2**17
 
 
 def kernel_count(d: int, directions: int) -> int:
@@ -202,7 +241,7 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
     from scipy import fft
     fine = FineGrid.around(model, grid, refinement)
     d = grid.dim
-    f = model.loss.value(np.stack(np.meshgrid(*[fine.axis(k) for k in range(d)], indexing="ij"), axis=-1))
+    f = fine_loss(model, fine)
     # +inf is a zero density; NaN or -inf is a broken loss
     check_finite(np.where(f == np.inf, 0.0, f), "velocity table: the loss on the y-box around the x-grid", None,
                  {f"y{k + 1}" if d > 1 else "y": fine.axis(k) for k in range(d)})
@@ -225,8 +264,7 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
             factors[k] = factor.ravel()
     if factors is not None:
         nodes = np.flatnonzero(direct)
-        for some, sums in direct_sums(fine, f, gauss, factors.reshape((-1,) + gauss.shape), nodes, grid.shape,
-                                      model.gamma):
+        for some, sums in direct_sums(fine, f, factors.reshape((-1,) + gauss.shape), nodes, grid.shape, model.gamma):
             for k, column in enumerate(sums.T):
                 out[k][some] = column
     Z = out[0]

@@ -8,8 +8,8 @@ kernel factor c(z)'s sum is
 C the least exponent over the window (so that nothing that matters over- or underflows; the
 factor exp(-C) cancels in M and H).  The window is the kernel's, as wide as the widest Gibbs
 window on the grid, but where the loss is steep the node's mass sits in a small part of it:
-for the quadratic a = 40, gamma = 5 on [-5, 5]^2, at a corner, a disc of radius about 0.9 six
-units from x, in a window of half-width 8.  The sums are therefore taken over a box that holds
+for the quadratic a = 40, gamma = 5 on [-5, 5]^2, at a corner, a disc of radius about 1.3 six
+units from x (where the exponent is within NEGLIGIBLE of its least), in a window of half-width 7.8.  The sums are therefore taken over a box that holds
 every window node whose exponent is within NEGLIGIBLE of C (the rest changes a sum by at most
 e^-NEGLIGIBLE times its peak term), found without evaluating the window: the window is cut into
 cells of refinement^d y-nodes (one x-cell each), and on a cell
@@ -32,9 +32,6 @@ from ..model import NEGLIGIBLE
 BOX_BATCH = 8
 #: Bytes of a batch's per-cell bounds, or of its boxes' weights and factors, held at once.
 DIRECT_BYTES = 2**26
-#: The exponent gamma |z|^2 / 2 where exp(-.) underflows: the sums' weights use the Gaussian
-#: clipped at the smallest normal number, hence the exponent clipped at this.
-BARRIER_MAX = -float(np.log(np.finfo(float).tiny))
 
 
 def cell_minima(f: np.ndarray, refinement: tuple, cells: tuple) -> np.ndarray:
@@ -59,7 +56,7 @@ def window_cells(steps, refinement: tuple, halo: tuple, gamma: float):
         far.append(np.maximum(np.abs(lo), np.abs(hi)) ** 2)
         whole.append(first + r - 1 <= 2 * h)
     grid = lambda parts: np.meshgrid(*parts, indexing="ij")               # noqa: E731
-    near = np.minimum(0.5 * gamma * sum(grid(near)), BARRIER_MAX)
+    near = 0.5 * gamma * sum(grid(near))
     far = 0.5 * gamma * sum(grid(far))
     return near, far, np.logical_and.reduce(grid(whole))
 
@@ -91,13 +88,14 @@ def node_boxes(fine, f: np.ndarray, gamma: float, nodes: np.ndarray, shape: tupl
     return first, np.minimum(last, 2 * np.array(fine.halo))
 
 
-def direct_sums(fine, f: np.ndarray, gauss: np.ndarray, factors: np.ndarray, nodes: np.ndarray, shape: tuple,
-                gamma: float):
+def direct_sums(fine, f: np.ndarray, factors: np.ndarray, nodes: np.ndarray, shape: tuple, gamma: float):
     """The kernel factors' sums (module docstring) at the x-nodes ``nodes`` (flat indices into
     the x-grid of ``shape``; node j's window starts at y-node refinement j): yields (nodes of a
-    batch, their sums (batch, K)), ``factors`` of shape (K, window ...), ``gauss`` the window's
-    Gaussian G(z)."""
-    barrier = -np.log(np.maximum(gauss, np.finfo(float).tiny))
+    batch, their sums (batch, K)), ``factors`` of shape (K, window ...)."""
+    # gamma |z|^2 / 2 itself, not -log G: G underflows past 745, and a clipped exponent lets the
+    # far side of a wide window outweigh the node's own mass (gamma = 40, f = 20 |y|^2 at
+    # x = (10, 10): -353 against the exact -133)
+    barrier = 0.5 * gamma * sum(zk * zk for zk in fine.offset_mesh())
     first, last = node_boxes(fine, f, gamma, nodes, shape)
     corner = np.array(np.unravel_index(nodes, shape)).T * np.array(fine.refinement)
     start = 0

@@ -53,7 +53,9 @@ class CharacteristicTransport:
     def courant_step(self) -> float:
         """Largest dt with dt sum_k |v_k|/h_k <= 1: below it the step is the explicit
         upwind difference (the classical CFL bound of the monotone scheme)."""
-        speed = max(float(np.max(np.sum(np.abs(v) / self.spacings, axis=-1))) for v in self.velocities)
+        # the d slices added (np.sum over a last axis of length 2 is 9x slower), in np.sum's order
+        speed = max(float(np.max(sum(np.abs(v[..., k]) / h for k, h in enumerate(self.spacings))))
+                    for v in self.velocities)
         return np.inf if speed == 0.0 else 1.0 / speed
 
     def operators(self, dt: float, interpolation: str = "linear") -> list:

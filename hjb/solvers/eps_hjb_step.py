@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError, check_finite
 from ..grid import Grid
-from ..model import TwoScaleModel
+from ..model import DeepRelaxation, TwoScaleModel
 from ..operators.averaging_correction import averaging_correction, drift_correction, moment_products, split_covariance
 from ..operators.accelerator import numba_or_none
 from ..operators.fast_solve import factorize
@@ -21,13 +21,34 @@ from ..operators.generator import reflecting_generator
 from ..operators.transport import CharacteristicTransport
 
 
-def product_nodes(x_grid: Grid, y_grid: Grid):
-    """x and y at every node of the product grid, each of shape (*x.shape, *y.shape, d)."""
+def product_nodes(x_grid: Grid, y_grid: Grid, full: bool = True):
+    """x and y at every node of the product grid, each of shape (*x.shape, *y.shape, d) (with
+    ``full`` False, of shapes (*x.shape, 1, ..., d) and (1, ..., *y.shape, d), which broadcast
+    to it)."""
     d = x_grid.dim
     xs = x_grid.nodes().reshape(x_grid.shape + (1,) * d + (d,))
     ys = y_grid.nodes().reshape((1,) * d + y_grid.shape + (d,))
-    full = x_grid.shape + y_grid.shape + (d,)
-    return np.broadcast_to(xs, full), np.broadcast_to(ys, full)
+    if not full:
+        return xs, ys
+    shape = x_grid.shape + y_grid.shape + (d,)
+    return np.broadcast_to(xs, shape), np.broadcast_to(ys, shape)
+
+
+def on_product(model: TwoScaleModel, function, x_grid: Grid, y_grid: Grid) -> np.ndarray:
+    """``function(x, y)`` (phi at a control, or b) at every node of the product grid, shape
+    (*x.shape, *y.shape, d).  Deep relaxation's phi and b broadcast x against y, so they take
+    the two grids' nodes shaped to broadcast: its grad f(y) is then evaluated once per y-node,
+    not once per node of the product (0.5 s at 41^4 for wide_narrow).  Other models get the
+    product's nodes in full."""
+    shape = x_grid.shape + y_grid.shape + (x_grid.dim,)
+    x, y = product_nodes(x_grid, y_grid, full=not isinstance(model, DeepRelaxation))
+    return np.broadcast_to(function(x, y), shape)
+
+
+def check_vectors(v: np.ndarray, what: str, x_grid: Grid, y_grid: Grid) -> None:
+    """Every component finite (their sum is: adding the d slices is 9x faster than np.sum over
+    a last axis of length 2)."""
+    check_finite(sum(v[..., k] for k in range(v.shape[-1])), what, 0, {**x_grid.coordinates(), **y_grid.coordinates()})
 
 
 def _check_inflow(x_grid: Grid, velocities, x, y):
@@ -47,11 +68,10 @@ def _check_inflow(x_grid: Grid, velocities, x, y):
 
 def slow_transport(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> CharacteristicTransport:
     """The term min_u phi(x, y, u) . D_x V on the product grid (one candidate drift per control value)."""
-    x, y = product_nodes(x_grid, y_grid)
-    velocities = [np.broadcast_to(model.phi(x, y, u), x.shape) for u in model.control_values]
+    velocities = [on_product(model, lambda x, y: model.phi(x, y, u), x_grid, y_grid) for u in model.control_values]
     for v in velocities:
-        check_finite(np.sum(v, axis=-1), "eps_hjb: slow drift phi", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
-    _check_inflow(x_grid, velocities, x, y)
+        check_vectors(v, "eps_hjb: slow drift phi", x_grid, y_grid)
+    _check_inflow(x_grid, velocities, *product_nodes(x_grid, y_grid))
     return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.spacings, velocities)
 
 
@@ -112,9 +132,8 @@ class EpsHJBStep:
         transport = transport or slow_transport(model, x_grid, y_grid)
         shape = x_grid.shape + y_grid.shape
         d = model.dim
-        x, y = product_nodes(x_grid, y_grid)
-        drift = model.b(x, y)
-        check_finite(np.sum(drift, axis=-1), "eps_hjb: fast drift b", 0, {**x_grid.coordinates(), **y_grid.coordinates()})
+        drift = on_product(model, model.b, x_grid, y_grid)
+        check_vectors(drift, "eps_hjb: fast drift b", x_grid, y_grid)
         L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
         implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L, blocks=x_grid.size,
                              solves=steps)

@@ -12,7 +12,7 @@ from hjb.operators.batched_lu import BatchedSparseLU
 from hjb.operators.lu_pattern import shared_pattern
 from hjb.operators.fast_solve import BlockLUFactors, factorize
 from hjb.operators.generator import reflecting_generator
-from hjb.solvers.eps_hjb_step import product_nodes
+from hjb.solvers.product_grid import product_nodes
 
 
 def fast_matrix(n_x, n_y, a):

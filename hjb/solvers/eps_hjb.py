@@ -32,7 +32,8 @@ from ..model import TwoScaleModel
 from ..operators.generator import check_scheme
 from .eps_hjb_memory import memory_estimate
 from .eps_hjb_step import (DEFAULT_INTERPOLATION, INTERPOLATIONS, SPLITTINGS, EpsHJBStep, check_interpolation,  # noqa: F401
-                           check_splitting, default_splitting, product_nodes, slow_transport)
+                           check_splitting, default_splitting)
+from .product_grid import product_nodes, slow_transport  # noqa: F401
 from .march import march, plan_steps
 
 #: Default Courant number dt / dt_CFL of each splitting, dt_CFL the upwind CFL step of the

@@ -62,8 +62,10 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         build = size * (build + 3 * 8 + 16)
     elif uses_blocks(size, x_grid.size) and batched_lu.chosen(size):
         factors = 8 * mmd_fill(y_grid.size, d)                # values only: one pattern for all blocks
-        build = (size * (build + factors + 40)                # + the pattern check's and the gather's copies
-                 + analysis_bytes(y_grid.size, mmd_fill(y_grid.size, d)))
+        # the fast drift and L are freed before the factorisation (product_grid.fast_matrix): its
+        # peak holds the slow drifts, I - (dt/eps) L, the values, the pattern check's and the gather's copies
+        factorization = 8 * d * n_c + CSR_ENTRY * entries + 4 + factors + 40
+        build = size * max(build, factorization) + analysis_bytes(y_grid.size, mmd_fill(y_grid.size, d))
         uses_numba = True
     elif uses_blocks(size, x_grid.size):
         fill = mmd_fill(y_grid.size, d)

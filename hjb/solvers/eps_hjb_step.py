@@ -1,5 +1,5 @@
-"""One backward step of the eps-HJB equation (:class:`EpsHJBStep`), its slow transport and its
-options; :mod:`hjb.solvers.eps_hjb` marches it.
+"""One backward step of the eps-HJB equation (:class:`EpsHJBStep`) and its options; its terms on
+the product grid are :mod:`hjb.solvers.product_grid`, and :mod:`hjb.solvers.eps_hjb` marches it.
 """
 from __future__ import annotations
 
@@ -7,72 +7,17 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-import scipy.sparse as sp
 
-from ..errors import InputError, check_finite
+from ..errors import InputError
 from ..grid import Grid
-from ..model import DeepRelaxation, TwoScaleModel
+from ..model import TwoScaleModel
 from ..operators.averaging_correction import averaging_correction, drift_correction, moment_products, split_covariance
 from ..operators.accelerator import numba_or_none
 from ..operators.fast_solve import factorize
 from ..operators.filtered import filter_function, filtered
 from ..operators.fused_step import compiled_kernels, correction_stencil
-from ..operators.generator import reflecting_generator
 from ..operators.transport import CharacteristicTransport
-
-
-def product_nodes(x_grid: Grid, y_grid: Grid, full: bool = True):
-    """x and y at every node of the product grid, each of shape (*x.shape, *y.shape, d) (with
-    ``full`` False, of shapes (*x.shape, 1, ..., d) and (1, ..., *y.shape, d), which broadcast
-    to it)."""
-    d = x_grid.dim
-    xs = x_grid.nodes().reshape(x_grid.shape + (1,) * d + (d,))
-    ys = y_grid.nodes().reshape((1,) * d + y_grid.shape + (d,))
-    if not full:
-        return xs, ys
-    shape = x_grid.shape + y_grid.shape + (d,)
-    return np.broadcast_to(xs, shape), np.broadcast_to(ys, shape)
-
-
-def on_product(model: TwoScaleModel, function, x_grid: Grid, y_grid: Grid) -> np.ndarray:
-    """``function(x, y)`` (phi at a control, or b) at every node of the product grid, shape
-    (*x.shape, *y.shape, d).  Deep relaxation's phi and b broadcast x against y, so they take
-    the two grids' nodes shaped to broadcast: its grad f(y) is then evaluated once per y-node,
-    not once per node of the product (0.5 s at 41^4 for wide_narrow).  Other models get the
-    product's nodes in full."""
-    shape = x_grid.shape + y_grid.shape + (x_grid.dim,)
-    x, y = product_nodes(x_grid, y_grid, full=not isinstance(model, DeepRelaxation))
-    return np.broadcast_to(function(x, y), shape)
-
-
-def check_vectors(v: np.ndarray, what: str, x_grid: Grid, y_grid: Grid) -> None:
-    """Every component finite (their sum is: adding the d slices is 9x faster than np.sum over
-    a last axis of length 2)."""
-    check_finite(sum(v[..., k] for k in range(v.shape[-1])), what, 0, {**x_grid.coordinates(), **y_grid.coordinates()})
-
-
-def _check_inflow(x_grid: Grid, velocities, x, y):
-    """The x-part needs no boundary condition only if no characteristic leaves the x-box."""
-    for v in velocities:
-        for k, axis in enumerate(x_grid.axes):
-            for end, sign in ((0, -1.0), (axis.points - 1, 1.0)):
-                face = (slice(None),) * k + (end,)
-                out = sign * v[face][..., k] > 1e-12 * (1.0 + np.abs(v[face][..., k]))
-                if np.any(out):
-                    where = np.argwhere(out)[0]
-                    yy = y[face][tuple(where)]
-                    raise InputError("y_grid", f"the slow drift leaves the x-box at {x_grid.coordinate_names[k]} = "
-                                     f"{axis.nodes[end]:g} (y = {np.array2string(yy, precision=3)}): the y-box must "
-                                     "lie inside the x-box so that characteristics point inward")
-
-
-def slow_transport(model: TwoScaleModel, x_grid: Grid, y_grid: Grid) -> CharacteristicTransport:
-    """The term min_u phi(x, y, u) . D_x V on the product grid (one candidate drift per control value)."""
-    velocities = [on_product(model, lambda x, y: model.phi(x, y, u), x_grid, y_grid) for u in model.control_values]
-    for v in velocities:
-        check_vectors(v, "eps_hjb: slow drift phi", x_grid, y_grid)
-    _check_inflow(x_grid, velocities, *product_nodes(x_grid, y_grid))
-    return CharacteristicTransport(x_grid.shape + y_grid.shape, tuple(range(model.dim)), x_grid.spacings, velocities)
+from .product_grid import fast_matrix, slow_transport
 
 
 @dataclass
@@ -132,20 +77,17 @@ class EpsHJBStep:
         transport = transport or slow_transport(model, x_grid, y_grid)
         shape = x_grid.shape + y_grid.shape
         d = model.dim
-        drift = on_product(model, model.b, x_grid, y_grid)
-        check_vectors(drift, "eps_hjb: fast drift b", x_grid, y_grid)
-        L = reflecting_generator(shape, tuple(range(d, 2 * d)), y_grid.spacings, drift, y_scheme)
-        implicit = factorize(sp.identity(L.shape[0], format="csr") - (dt / eps) * L, blocks=x_grid.size,
-                             solves=steps)
+        size = int(np.prod(shape))
+        implicit = factorize(fast_matrix(model, x_grid, y_grid, dt / eps, y_scheme), blocks=x_grid.size, solves=steps)
         if has_cubic_feet(interpolation, x_grid.shape):
             bound = FILTER_CONSTANT * np.sqrt(float(np.max(x_grid.spacings))) * dt
             spacings = tuple(float(h) for h in x_grid.spacings)
-            kernels = accelerated_kernels(accelerate, L.shape[0], x_grid.shape)
+            kernels = accelerated_kernels(accelerate, size, x_grid.shape)
             displacements, slots, stencil = None, (), ()
             if splitting == "corrected":        # dt phi(x, y, u) of each control that moves x, (d, N)
                 moving = [bool(np.any(v)) for v in transport.velocities]
                 slots = tuple(int(sum(moving[:k])) if m else -1 for k, m in enumerate(moving))
-                displacements = np.empty((sum(moving), d, L.shape[0]))
+                displacements = np.empty((sum(moving), d, size))
                 for slot, v in zip(slots, transport.velocities):
                     if slot >= 0:
                         np.multiply(dt, np.asarray(v).reshape(-1, d).T, out=displacements[slot])

@@ -8,11 +8,12 @@ kernel factor c(z)'s sum is
 C the least exponent over the window (so that nothing that matters over- or underflows; the
 factor exp(-C) cancels in M and H).  The window is the kernel's, as wide as the widest Gibbs
 window on the grid, but where the loss is steep the node's mass sits in a small part of it:
-for the quadratic a = 40, gamma = 5 on [-5, 5]^2, at a corner, a disc of radius about 1.3 six
-units from x (where the exponent is within NEGLIGIBLE of its least), in a window of half-width 7.8.  The sums are therefore taken over a box that holds
-every window node whose exponent is within NEGLIGIBLE of C (the rest changes a sum by at most
-e^-NEGLIGIBLE times its peak term), found without evaluating the window: the window is cut into
-cells of refinement^d y-nodes (one x-cell each), and on a cell
+for the quadratic a = 40, gamma = 5 on [-5, 5]^2, at a corner, a disc of radius about 1.3 (where
+the exponent is within NEGLIGIBLE of its least) six units from x, in a window of half-width
+7.8.  The sums are therefore taken over a box that holds every window node whose exponent is
+within NEGLIGIBLE of C (the rest changes a sum by at most e^-NEGLIGIBLE times its peak term),
+found without evaluating the window: the window is cut into cells of refinement^d y-nodes (one
+x-cell each), and on a cell
 
     f(x + z) + gamma |z|^2 / 2  >=  least f on the cell + gamma/2 (least |z| on the cell)^2,
 

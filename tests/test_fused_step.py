@@ -150,12 +150,13 @@ def test_the_kernels_are_chosen_by_the_grid(monkeypatch):
 
 def test_the_compiled_step_needs_no_matrices(monkeypatch):
     """A grid that runs compiled is estimated with the cells of its feet (24 bytes a node and
-    moving control in d = 1) instead of a linear and a cubic matrix (80) and the correction's
-    temporaries: here the assembly becomes the peak, 0.6 of the numpy step's march."""
+    moving control in d = 1) instead of a linear and a cubic matrix (80) and their assembly:
+    0.74 of the numpy step's estimate here (measured peaks: 481 and 588 MiB, 0.82; the estimates
+    1.19 and 1.32 of them)."""
     pytest.importorskip("numba")
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), gamma=5.0)
     gx, gy = hjb.Grid.box(-5.0, 5.0, 1601), hjb.Grid.box(-5.0, 5.0, 1601, name="y")
     compiled = memory_estimate(model, gx, gy, splitting="corrected", interpolation="cubic")
     monkeypatch.setenv("HJB_NUMBA", "0")
     plain = memory_estimate(model, gx, gy, splitting="corrected", interpolation="cubic")
-    assert compiled < 0.7 * plain
+    assert compiled < 0.8 * plain

@@ -76,14 +76,16 @@ def memory_estimate(model: TwoScaleModel, x_grid: Grid, y_grid: Grid, snapshots:
         factors = SUPERLU_ENTRY * fill
         build = size * (build + 4 * entries) + superlu_bytes(size, fill * size)  # + splu's index copy, work
     compiled = compiled_step_chosen(size, interpolation, x_grid.shape)
-    if compiled:      # the cells of the feet; the drifts were freed after the build
-        feet = n_u * (CELL_BYTES + CELL_BYTES_PER_DIM * d)
-    else:             # a linear and a cubic matrix per moving control, the drifts, the assembly
-        feet = n_u * (CSR_ENTRY * (2**d + 4**d) + 8) + n_c * 8 * d + 48 * d + 40 * 2**d
-    march = size * (factors                                   # the LU factors
-                    + feet
-                    + 16 + 16 * snapshots)                    # value, next value; levels kept, then stacked
+    if compiled:      # the cells of the feet, built while the drifts live (freed after the build)
+        feet, building = n_u * (CELL_BYTES + CELL_BYTES_PER_DIM * d), n_c * 8 * d
+    else:             # a linear and a cubic matrix per moving control, built from the drifts (the assembly)
+        feet, building = n_u * (CSR_ENTRY * (2**d + 4**d) + 8), n_c * 8 * d + 48 * d + 40 * 2**d
+    correction = 0
     if splitting == "corrected":             # the averaging correction: delta of each moving control;
         rows = 1 + d + d * (d + 1) // 2      # V* and delta's moments, solved; u*, the Hessian, the filter
-        march += size * (8 * d * n_u + 2 * 8 * rows + 8 + 8 * d)   # (measured: about 40 B a node in d = 1)
+        correction = 8 * d * n_u + 2 * 8 * rows + 8 + 8 * d   # (measured: about 40 B a node in d = 1)
+    march = size * (factors                                   # the LU factors
+                    + feet
+                    + 16 + 16 * snapshots                     # value, next value; levels kept, then stacked
+                    + max(building, correction))              # the build's drifts and assembly, or the steps' arrays
     return SLACK * (max(build, march) + (NUMBA_BYTES if compiled or uses_numba else 0.0))

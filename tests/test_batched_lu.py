@@ -3,7 +3,6 @@ matrix with two y-axes solved as SuperLU solves it, the compiled kernels bit for
 ones, an M-matrix's solve monotone and keeping constants, and the factors' memory."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import hjb
@@ -11,8 +10,7 @@ from hjb.operators import batched_lu, thomas
 from hjb.operators.batched_lu import BatchedSparseLU
 from hjb.operators.lu_pattern import shared_pattern
 from hjb.operators.fast_solve import BlockLUFactors, factorize
-from hjb.operators.generator import reflecting_generator
-from hjb.solvers.product_grid import product_nodes
+from hjb.solvers import product_grid
 
 
 def fast_matrix(n_x, n_y, a):
@@ -21,9 +19,7 @@ def fast_matrix(n_x, n_y, a):
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow", dim=2), gamma=5.0)
     gx = hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n_x] * 2)
     gy = hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n_y, n_y + 2], name="y")
-    x, y = product_nodes(gx, gy)
-    L = reflecting_generator(gx.shape + gy.shape, (2, 3), gy.spacings, model.b(x, y), "fitted")
-    return (sp.identity(L.shape[0], format="csr") - a * L).tocsr(), gx.size
+    return product_grid.fast_matrix(model, gx, gy, a).tocsr(), gx.size
 
 
 @pytest.mark.parametrize("a", [1e-2, 1.0, 1e4])

@@ -10,19 +10,15 @@ import scipy.sparse.linalg as spla
 import hjb
 from hjb.operators.fast_solve import (BlockLUFactors, SparseLUFactors, TridiagonalFactors, bandwidth, factorize,
                                       mmd_fill, uses_blocks)
-from hjb.operators.generator import reflecting_generator
 from hjb.operators.thomas import BatchedTridiagonalFactors
-from hjb.solvers.eps_hjb import EpsHJBStep, product_nodes
+from hjb.solvers.eps_hjb import EpsHJBStep
+from hjb.solvers import product_grid
 
 
 def fast_matrix(model, n, a, scheme="fitted"):
     d = model.dim
-    gx, gy = hjb.Grid.box(-3.0, 3.0, n), hjb.Grid.box(-3.0, 3.0, n, name="y")
-    if d == 2:
-        gx, gy = hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n] * 2), hjb.Grid.box([-3.0] * 2, [3.0] * 2, [n] * 2, name="y")
-    x, y = product_nodes(gx, gy)
-    L = reflecting_generator(gx.shape + gy.shape, tuple(range(d, 2 * d)), gy.spacings, model.b(x, y), scheme)
-    return sp.identity(L.shape[0], format="csr") - a * L
+    gx, gy = hjb.Grid.box([-3.0] * d, [3.0] * d, [n] * d), hjb.Grid.box([-3.0] * d, [3.0] * d, [n] * d, name="y")
+    return product_grid.fast_matrix(model, gx, gy, a, scheme)
 
 
 @pytest.mark.parametrize("a", [1e-2, 1.0, 1e3, 1e6])

@@ -3,15 +3,13 @@ every x-block like SuperLU, with one or several right-hand sides, and its option
 kernel gives the numpy kernel's numbers bit for bit."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import hjb
 from hjb.operators import thomas
 from hjb.operators.fast_solve import factorize
-from hjb.operators.generator import reflecting_generator
 from hjb.operators.thomas import BatchedTridiagonalFactors
-from hjb.solvers.eps_hjb import product_nodes
+from hjb.solvers import product_grid
 
 
 
@@ -19,9 +17,7 @@ def fast_matrix(n_x, n_y, a):
     """I - a L_y of wide_narrow (gamma 5) on n_x x-nodes and n_y y-nodes: n_x tridiagonal blocks."""
     model = hjb.DeepRelaxation(hjb.make_loss("wide_narrow"), gamma=5.0)
     gx, gy = hjb.Grid.box(-4.0, 4.0, n_x), hjb.Grid.box(-4.0, 4.0, n_y, name="y")
-    x, y = product_nodes(gx, gy)
-    L = reflecting_generator(gx.shape + gy.shape, (1,), gy.spacings, model.b(x, y), "fitted")
-    return (sp.identity(L.shape[0], format="csr") - a * L).tocsr()
+    return product_grid.fast_matrix(model, gx, gy, a).tocsr()
 
 
 @pytest.mark.parametrize("a", [1e-2, 1.0, 1e3, 1e6])

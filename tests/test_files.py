@@ -57,6 +57,10 @@ def test_hbar_points_are_coordinates(tmp_path):
     assert main(["run", str(case), "-o", str(tmp_path / "h.h5"), "--quiet"]) == 0
     ds = xr.open_dataset(tmp_path / "h.h5", engine="h5netcdf")
     assert set(ds.coords) >= {"x", "p"} and list(ds.data_vars) == ["hbar"]
+    # Result.to_xarray() gives the same Dataset as xarray reading the file
+    mine = hjb.load(tmp_path / "h.h5").to_xarray()
+    assert set(mine.coords) == set(ds.coords) and list(mine.data_vars) == ["hbar"]
+    assert mine.attrs["case"] == ds.attrs["case"]
 
 
 def test_result_value_and_to_xarray():

@@ -87,6 +87,7 @@ def test_xarray_names_every_axis_2d_and_non_coordinate_axes(tmp_path):
         # a constant control's velocity, picked by its label: u gamma (m(x) - x)
         pick = ds["velocities"].where(ds["candidate_control"] == 1.0, drop=True).values[..., 0, :]
         np.testing.assert_array_equal(pick, hjb.load(path)["velocities"][:, :, 1, :])
+        assert set(hjb.load(path).to_xarray().coords) == set(ds.coords)
     path = hjb.save(hjb.run(case_from_dict(HBAR)), tmp_path / "h.h5")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert ds["hbar"].dims == ("pair",) and ds["x"].dims == ("pair",)

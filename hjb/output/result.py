@@ -73,12 +73,17 @@ class Result:
         import xarray as xr
 
         def dataset(result):
+            # auxiliary coordinates: the datasets a dataset names in its CF "coordinates" attribute
+            # (H-bar's x and p, the effective value's candidate labels), as xarray reads the file
+            auxiliary = {name for meta in result.meta.values() for name in str(meta.get("coordinates", "")).split()
+                         if name in result.data and name not in result.coords}
             coords = {name: (name, values, result.meta.get(name, {})) for name, values in result.coords.items()}
+            coords.update({name: (result.dims[name], result.data[name], result.meta.get(name, {})) for name in auxiliary})
             variables = {name: (result.dims[name], values, result.meta.get(name, {}))
-                         for name, values in result.data.items() if name not in result.coords}
-            return xr.Dataset(variables, coords=coords,
-                              attrs={"kind": result.kind, **{k: v for k, v in result.attrs.items()
-                                                             if isinstance(v, (int, float, str))}})
+                         for name, values in result.data.items() if name not in result.coords and name not in auxiliary}
+            attrs = {"kind": result.kind, **({"case": result.case_text} if result.case_text else {}),
+                     **{k: v for k, v in result.attrs.items() if isinstance(v, (int, float, str))}}
+            return xr.Dataset(variables, coords=coords, attrs=attrs)
 
         if not self.members:
             return dataset(self)

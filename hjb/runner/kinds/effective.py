@@ -58,8 +58,8 @@ def add_candidates(result: Result, model, extended: bool, resolution: int) -> No
         return
     result.add("candidate_direction", np.r_[np.full((len(controls), model.dim), np.nan), directions],
                ("candidate", "component"))
-    result.describe("candidate_direction", "direction theta of the candidate's bang-bang control "
-                    "(NaN: a constant control)")
+    result.describe("candidate_direction", "direction theta of the candidate's bang-bang control, which takes "
+                    "u_max where (y - x) . theta < 0 and so moves against theta (NaN: a constant control)")
 
 
 def _case_model(sub: Result):

@@ -71,7 +71,7 @@ class FineGrid:
         grid's nodes (or at ``nodes``, a sample of them, for an estimate made before the grid is
         allocated)."""
         nodes = grid.nodes().reshape(-1, grid.dim) if nodes is None else nodes
-        reach = kernel_reach(model, nodes, probes(grid))
+        reach = kernel_reach(model, nodes, reach_probes(grid))
         if not np.isfinite(reach):
             raise InputError("model.loss", "the loss is not finite at any node of the x-grid, nor at any probe")
         if refinement is None:
@@ -155,7 +155,7 @@ REACH_ELEMENTS = 2**18
 PROBES = 289
 
 
-def probes(grid: Grid) -> np.ndarray:
+def reach_probes(grid: Grid) -> np.ndarray:
     """kernel_reach's probes: at most PROBES nodes of a sample of the grid (17 per axis in d = 2)."""
     return grid.sample(max(2, int(round(PROBES ** (1.0 / grid.dim), 9))))
 
@@ -245,7 +245,8 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
     # +inf is a zero density; NaN or -inf is a broken loss
     check_finite(np.where(f == np.inf, 0.0, f), "velocity table: the loss on the y-box around the x-grid", None,
                  {f"y{k + 1}" if d > 1 else "y": fine.axis(k) for k in range(d)})
-    gauss = np.exp(-0.5 * model.gamma * sum(zk * zk for zk in fine.offset_mesh()))
+    barrier = 0.5 * model.gamma * sum(zk * zk for zk in fine.offset_mesh())     # gamma |z|^2 / 2
+    gauss = np.exp(-barrier)
     length = fine.padded
     spectrum = fft.rfftn(np.exp(-(f - np.min(f))), length, workers=-1)
     take = tuple(slice(2 * k, 2 * k + (n - 1) * r + 1, r) for k, r, n in zip(fine.halo, fine.refinement, grid.shape))
@@ -264,7 +265,8 @@ def correlation_averages(model: DeepRelaxation, grid: Grid, thetas: np.ndarray, 
             factors[k] = factor.ravel()
     if factors is not None:
         nodes = np.flatnonzero(direct)
-        for some, sums in direct_sums(fine, f, factors.reshape((-1,) + gauss.shape), nodes, grid.shape, model.gamma):
+        for some, sums in direct_sums(fine, f, factors.reshape((-1,) + gauss.shape), nodes, grid.shape, model.gamma,
+                                      barrier):
             for k, column in enumerate(sums.T):
                 out[k][some] = column
     Z = out[0]

@@ -89,14 +89,14 @@ def node_boxes(fine, f: np.ndarray, gamma: float, nodes: np.ndarray, shape: tupl
     return first, np.minimum(last, 2 * np.array(fine.halo))
 
 
-def direct_sums(fine, f: np.ndarray, factors: np.ndarray, nodes: np.ndarray, shape: tuple, gamma: float):
+def direct_sums(fine, f: np.ndarray, factors: np.ndarray, nodes: np.ndarray, shape: tuple, gamma: float,
+                barrier: np.ndarray):
     """The kernel factors' sums (module docstring) at the x-nodes ``nodes`` (flat indices into
     the x-grid of ``shape``; node j's window starts at y-node refinement j): yields (nodes of a
-    batch, their sums (batch, K)), ``factors`` of shape (K, window ...)."""
-    # gamma |z|^2 / 2 itself, not -log G: G underflows past 745, and a clipped exponent lets the
-    # far side of a wide window outweigh the node's own mass (gamma = 40, f = 20 |y|^2 at
-    # x = (10, 10): -353 against the exact -133)
-    barrier = 0.5 * gamma * sum(zk * zk for zk in fine.offset_mesh())
+    batch, their sums (batch, K)), ``factors`` of shape (K, window ...), ``barrier`` the window's
+    gamma |z|^2 / 2 (itself, not -log G: G underflows past 745, and a clipped exponent lets the
+    far side of a wide window outweigh the node's own mass: gamma = 40, f = 20 |y|^2 at
+    x = (10, 10) gave -353 against the exact -133)."""
     first, last = node_boxes(fine, f, gamma, nodes, shape)
     corner = np.array(np.unravel_index(nodes, shape)).T * np.array(fine.refinement)
     start = 0
